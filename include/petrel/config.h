@@ -1,0 +1,65 @@
+/*
+ * What the user asked for, parsed from the command line before any KVM call
+ * is made (so parsing is unit-testable). main.c owns the only instance.
+ */
+#ifndef PETREL_CONFIG_H
+#define PETREL_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define CONFIG_MAX_FEATURE_EDITS 64
+#define CONFIG_DEFAULT_MEM (512 * 1024 * 1024ULL)
+#define CONFIG_MAX_CPUS 255 /* xAPIC ids are 8 bits; 255 is broadcast */
+
+struct cpu_feature_edit {
+	char name[32];
+	bool add; /* "+name" adds back (if KVM supports it), "-name" removes */
+};
+
+enum console_mode {
+	CONSOLE_STDIO, /* COM1 <-> stdin/stdout (raw mode when stdin is a tty) */
+	CONSOLE_NONE,  /* COM1 output dropped, no input */
+};
+
+struct vm_config {
+	const char *kernel;
+	const char *initrd;
+	const char *cmdline;
+	uint64_t mem_size;
+	unsigned ncpus;
+	struct cpu_feature_edit features[CONFIG_MAX_FEATURE_EDITS];
+	unsigned nr_features;
+	bool guest_decompress; /* run the bzImage's own decompressor in the guest */
+	bool no_acpi;
+	bool stats;            /* print exit statistics when the VM stops */
+	enum console_mode console;
+	uint16_t debug_exit_port; /* 0: none */
+	bool emulation_assist;
+};
+
+enum cli_action {
+	CLI_RUN,
+	CLI_HELP,         /* print help for cli.help_topic and exit 0 */
+	CLI_VERSION,
+};
+
+struct cli {
+	enum cli_action action;
+	const char *help_topic; /* NULL: top level, "run": petrel run --help */
+	struct vm_config cfg;
+};
+
+/*
+ * Parses argv. On a usage error returns -EINVAL and writes a one-line
+ * reason into err (the caller prints it and exits with EXIT_USAGE).
+ */
+int cli_parse(int argc, char **argv, struct cli *out, char *err, size_t errlen);
+
+/* "512M", "4G", "1048576", "2g", "64K": bytes. 0 or -EINVAL/-ERANGE. */
+int parse_size(const char *s, uint64_t *out);
+
+/* The text of `petrel --help` and `petrel run --help`. */
+const char *cli_help(const char *topic);
+
+#endif

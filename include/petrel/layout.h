@@ -1,0 +1,62 @@
+/*
+ * Where petrel puts things in guest-physical memory and I/O space. One file,
+ * so the loaders, the firmware tables and the e820 map agree.
+ *
+ *   0x00000500  boot GDT
+ *   0x00007000  boot_params (the "zero page")
+ *   0x00009000  PML4, then PDPT at 0xA000, PDs at 0xB000..0xEFFF:
+ *               identity map of the first 4 GiB with 2 MiB pages
+ *   0x00020000  kernel command line (up to BOOT_CMDLINE_MAX bytes)
+ *   0x0009fc00  EBDA (reserved): MP floating pointer and MP table
+ *   0x000e0000  ACPI tables, RSDP first (reserved in e820)
+ *   0x000f0000  reserved "BIOS" area
+ *   0x00100000  in-guest-decompressor bzImage load address
+ *   0x01000000  a vmlinux is loaded at its own physical addresses (16 MiB)
+ *   top of low RAM: the initrd, as high as the kernel allows
+ */
+#ifndef PETREL_LAYOUT_H
+#define PETREL_LAYOUT_H
+
+#define BOOT_GDT_ADDR 0x500ULL
+#define BOOT_PARAMS_ADDR 0x7000ULL
+#define BOOT_PML4_ADDR 0x9000ULL
+#define BOOT_PDPT_ADDR 0xA000ULL
+#define BOOT_PD_ADDR 0xB000ULL /* four pages: 0xB000..0xEFFF */
+#define BOOT_STACK_TOP 0x8ff0ULL
+#define BOOT_CMDLINE_ADDR 0x20000ULL
+#define BOOT_CMDLINE_MAX 0x10000ULL
+
+#define EBDA_START 0x9fc00ULL
+#define MPTABLE_ADDR EBDA_START
+#define ACPI_TABLES_ADDR 0xe0000ULL
+#define ACPI_TABLES_SIZE 0x10000ULL
+#define BIOS_AREA_START 0xa0000ULL /* VGA hole + ROM area: not RAM in e820 */
+#define HIGH_MEMORY_START 0x100000ULL
+
+#define BZIMAGE_LOAD_ADDR 0x100000ULL
+
+/* Interrupt controllers, at the addresses every x86 OS expects. */
+#define IOAPIC_ADDR 0xfec00000ULL
+#define LAPIC_ADDR 0xfee00000ULL
+#define IOAPIC_PINS 24
+
+/* ISA interrupt lines (GSIs) of the legacy devices. */
+#define GSI_SERIAL0 4  /* COM1 */
+#define GSI_SERIAL1 3  /* COM2 */
+#define GSI_RTC 8
+#define GSI_SCI 9      /* ACPI system control interrupt */
+#define GSI_KBD 1
+#define GSI_MOUSE 12
+
+/* I/O ports of the legacy devices. */
+#define PORT_SERIAL0 0x3f8
+#define PORT_SERIAL1 0x2f8
+#define PORT_I8042_DATA 0x60
+#define PORT_I8042_CMD 0x64
+#define PORT_RTC 0x70
+#define PORT_ACPI_PM 0x600   /* PM1a_EVT at +0 (4 bytes), PM1a_CNT at +4 (2) */
+#define PORT_ACPI_PM_LEN 8
+#define PORT_RESET_CF9 0xcf9
+#define PORT_PCI_CONFIG 0xcf8 /* 0xcf8 address, 0xcfc..0xcff data */
+
+#endif

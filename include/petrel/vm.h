@@ -1,0 +1,119 @@
+/*
+ * One virtual machine: the KVM fds, guest RAM, the two buses, the irqchip,
+ * the devices and the vCPUs. Everything a device or a vCPU needs hangs off
+ * struct vm, so a test can build two of them in one process.
+ *
+ * Life cycle: vm_create() (KVM, memory, irqchip, devices, kernel, vCPUs,
+ * in that order) -> vm_run() (starts one thread per vCPU, waits until the
+ * guest or the user stops the VM, returns the exit status) -> vm_destroy()
+ * (reverse order; safe on a half-built VM).
+ */
+#ifndef PETREL_VM_H
+#define PETREL_VM_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "petrel/bus.h"
+#include "petrel/config.h"
+#include "petrel/irq.h"
+#include "petrel/memory.h"
+#include "petrel/power.h"
+
+struct kvm_run;
+struct kvm_cpuid2;
+struct vm;
+struct console;
+
+/* KVM exit reasons we count individually; the rest land in "other". */
+enum vcpu_stat {
+	STAT_EXITS,
+	STAT_IO,
+	STAT_MMIO,
+	STAT_INTR,
+	STAT_HLT,
+	STAT_OTHER,
+	STAT_NR,
+};
+
+struct vcpu {
+	struct vm *vm;
+	unsigned id;
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	bool thread_started;
+	atomic_bool in_guest_loop;
+	uint64_t stats[STAT_NR]; /* written only by this vCPU's thread */
+};
+
+/* Why the VM stopped: set once, by whoever stops it first. */
+struct vm_stop {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	atomic_bool stopped; /* read lock-free on every exit; written under lock */
+	int status;
+	char reason[256];
+};
+
+struct vm_devices; /* private to vm_devices.c */
+
+struct vm {
+	const struct vm_config *cfg;
+	int kvm_fd;
+	int vm_fd;
+	int run_size;      /* mmap size of struct kvm_run */
+	struct guest_mem mem;
+	struct bus pio;
+	struct bus mmio;
+	struct irqchip irqchip;
+	struct power_ctl power;
+	struct kvm_cpuid2 *cpuid; /* what KVM supports, edited by --cpu-features */
+	struct vcpu *vcpus;
+	unsigned nr_vcpus;
+	struct vm_devices *dev;
+	struct console *console;
+	struct vm_stop stop;
+	int kick_signal;   /* real-time signal that knocks a vCPU out of KVM_RUN */
+	/* boot state of the BSP, set by the kernel loader */
+	uint64_t entry;
+	uint64_t boot_params;
+	bool entry_64bit;  /* false: 32-bit protected mode (Multiboot) */
+	uint32_t entry_ebx;
+	uint32_t entry_eax;
+};
+
+int vm_create(struct vm *vm, const struct vm_config *cfg);
+int vm_run(struct vm *vm);
+void vm_destroy(struct vm *vm);
+
+/*
+ * Stops the VM with an exit status and a reason; the first caller wins.
+ * Safe from any thread; kicks every vCPU out of KVM_RUN.
+ */
+void vm_request_stop(struct vm *vm, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+bool vm_stopping(struct vm *vm);
+
+/* Devices: built by vm_devices.c. */
+int vm_devices_create(struct vm *vm);
+void vm_devices_destroy(struct vm *vm);
+void vm_devices_print_stats(struct vm *vm);
+
+/* vCPUs: vcpu.c */
+int vcpu_create(struct vm *vm, struct vcpu *v, unsigned id);
+void vcpu_destroy(struct vcpu *v);
+int vcpu_start(struct vcpu *v);
+/* Handles one exit; returns 0 to re-enter the guest, >0 when stopping. */
+int vcpu_handle_exit(struct vcpu *v);
+/* Register dump + instruction bytes at RIP, to stderr. */
+void vcpu_dump(struct vcpu *v, const char *why);
+
+/* Sets the BSP's registers for the loaded kernel (boot_x86.c). */
+int vcpu_setup_boot_regs(struct vcpu *v);
+int vm_setup_boot_pagetables(struct vm *vm);
+
+#endif

@@ -1,0 +1,270 @@
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "petrel/config.h"
+#include "petrel/util.h"
+
+static const char top_help[] =
+	"usage: petrel run --kernel IMAGE [options]\n"
+	"       petrel --help | --version\n"
+	"\n"
+	"petrel is a small virtual machine monitor on Linux KVM. It boots Linux\n"
+	"kernels (bzImage or ELF vmlinux) with a serial console on the terminal.\n"
+	"\n"
+	"commands:\n"
+	"  run         create a VM and run it until the guest stops\n"
+	"\n"
+	"`petrel run --help` lists the options of run.\n"
+	"\n"
+	"exit status:\n"
+	"  0  the guest powered off or reset itself\n"
+	"  1  petrel could not build or run the VM (VMM error)\n"
+	"  2  usage error\n"
+	"  3  the guest crashed: triple fault, VM entry failure, unhandled exit\n"
+	"  4  KVM could not emulate a guest instruction (emulation failure)\n"
+	"  5  stopped by the user (console escape Ctrl-A x) or by a signal\n";
+
+static const char run_help[] =
+	"usage: petrel run --kernel IMAGE [options]\n"
+	"\n"
+	"  -k, --kernel PATH       kernel: bzImage, ELF vmlinux (required)\n"
+	"  -i, --initrd PATH       initial ramdisk, loaded high in low memory\n"
+	"  -c, --cmdline STRING    kernel command line (default: \"console=ttyS0\")\n"
+	"  -m, --mem SIZE          guest RAM, e.g. 512M, 4G (default 512M)\n"
+	"  -n, --cpus N            number of vCPUs (default 1)\n"
+	"      --cpu-features LIST comma-separated CPUID edits: -name removes a\n"
+	"                          feature, +name (or name) adds it back if KVM\n"
+	"                          supports it; e.g. --cpu-features=-cx16,-xsave.\n"
+	"                          `--cpu-features=help` lists the names\n"
+	"      --guest-decompress  boot a bzImage the classic way: its own\n"
+	"                          decompressor runs in the guest (default: petrel\n"
+	"                          decompresses it on the host and enters the\n"
+	"                          kernel's 64-bit entry point directly)\n"
+	"      --no-acpi           do not build ACPI tables (MP table only)\n"
+	"      --console MODE      stdio (default) or none\n"
+	"      --stats             print exit statistics to stderr when the VM stops\n"
+	"  -h, --help              this text\n"
+	"\n"
+	"console: COM1 (ttyS0) is connected to stdin/stdout; when stdin is a\n"
+	"terminal it is put in raw mode and restored on exit. Type Ctrl-A x to\n"
+	"quit, Ctrl-A Ctrl-A to send a literal Ctrl-A, Ctrl-A h for help.\n"
+	"Messages from petrel itself go to stderr, prefixed \"petrel:\".\n";
+
+const char *cli_help(const char *topic)
+{
+	return topic && !strcmp(topic, "run") ? run_help : top_help;
+}
+
+int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+	unsigned shift = 0;
+
+	if (!s || !isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -ERANGE;
+	switch (toupper((unsigned char)*end)) {
+	case '\0':
+		break;
+	case 'K': shift = 10; end++; break;
+	case 'M': shift = 20; end++; break;
+	case 'G': shift = 30; end++; break;
+	case 'T': shift = 40; end++; break;
+	default:
+		return -EINVAL;
+	}
+	/* accept "512M", "512MB", "512MiB" */
+	if (shift && (!strcasecmp(end, "B") || !strcasecmp(end, "iB")))
+		end += strlen(end);
+	if (*end)
+		return -EINVAL;
+	if (shift && v > (UINT64_MAX >> shift))
+		return -ERANGE;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+static int parse_features(const char *list, struct vm_config *cfg, char *err,
+			  size_t errlen)
+{
+	const char *p = list;
+
+	while (*p) {
+		const char *comma = strchr(p, ',');
+		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+		struct cpu_feature_edit *e;
+		bool add = true;
+
+		if (n == 0) {
+			p += 1;
+			continue;
+		}
+		if (*p == '-' || *p == '+') {
+			add = *p == '+';
+			p++;
+			n--;
+		}
+		if (n == 0 || n >= sizeof(e->name)) {
+			snprintf(err, errlen, "--cpu-features: bad entry in \"%s\"", list);
+			return -EINVAL;
+		}
+		if (cfg->nr_features == CONFIG_MAX_FEATURE_EDITS) {
+			snprintf(err, errlen, "--cpu-features: more than %d entries",
+				 CONFIG_MAX_FEATURE_EDITS);
+			return -EINVAL;
+		}
+		e = &cfg->features[cfg->nr_features++];
+		memcpy(e->name, p, n);
+		e->name[n] = '\0';
+		e->add = add;
+		p += n;
+	}
+	return 0;
+}
+
+enum {
+	OPT_CPU_FEATURES = 256,
+	OPT_GUEST_DECOMPRESS,
+	OPT_NO_ACPI,
+	OPT_CONSOLE,
+	OPT_STATS,
+};
+
+static int parse_run(int argc, char **argv, struct cli *out, char *err,
+		     size_t errlen)
+{
+	static const struct option opts[] = {
+		{ "kernel", required_argument, NULL, 'k' },
+		{ "initrd", required_argument, NULL, 'i' },
+		{ "cmdline", required_argument, NULL, 'c' },
+		{ "mem", required_argument, NULL, 'm' },
+		{ "cpus", required_argument, NULL, 'n' },
+		{ "cpu-features", required_argument, NULL, OPT_CPU_FEATURES },
+		{ "guest-decompress", no_argument, NULL, OPT_GUEST_DECOMPRESS },
+		{ "no-acpi", no_argument, NULL, OPT_NO_ACPI },
+		{ "console", required_argument, NULL, OPT_CONSOLE },
+		{ "stats", no_argument, NULL, OPT_STATS },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct vm_config *cfg = &out->cfg;
+	char *end;
+	int c;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":k:i:c:m:n:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'k': cfg->kernel = optarg; break;
+		case 'i': cfg->initrd = optarg; break;
+		case 'c': cfg->cmdline = optarg; break;
+		case 'm':
+			if (parse_size(optarg, &cfg->mem_size) < 0) {
+				snprintf(err, errlen, "--mem: \"%s\" is not a size (e.g. 512M, 4G)", optarg);
+				return -EINVAL;
+			}
+			break;
+		case 'n': {
+			unsigned long n;
+			errno = 0;
+			n = strtoul(optarg, &end, 10);
+			if (errno || *end || !isdigit((unsigned char)*optarg) || n == 0 ||
+			    n > CONFIG_MAX_CPUS) {
+				snprintf(err, errlen, "--cpus: \"%s\" is not a number from 1 to %d",
+					 optarg, CONFIG_MAX_CPUS);
+				return -EINVAL;
+			}
+			cfg->ncpus = (unsigned)n;
+			break;
+		}
+		case OPT_CPU_FEATURES:
+			if (parse_features(optarg, cfg, err, errlen) < 0)
+				return -EINVAL;
+			break;
+		case OPT_GUEST_DECOMPRESS: cfg->guest_decompress = true; break;
+		case OPT_NO_ACPI: cfg->no_acpi = true; break;
+		case OPT_STATS: cfg->stats = true; break;
+		case OPT_CONSOLE:
+			if (!strcmp(optarg, "stdio"))
+				cfg->console = CONSOLE_STDIO;
+			else if (!strcmp(optarg, "none"))
+				cfg->console = CONSOLE_NONE;
+			else {
+				snprintf(err, errlen, "--console: \"%s\" is not stdio or none", optarg);
+				return -EINVAL;
+			}
+			break;
+		case 'h':
+			out->action = CLI_HELP;
+			out->help_topic = "run";
+			return 0;
+		case ':':
+			snprintf(err, errlen, "option %s needs a value", argv[optind - 1]);
+			return -EINVAL;
+		default:
+			snprintf(err, errlen, "unknown option %s (see petrel run --help)",
+				 argv[optind - 1]);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		snprintf(err, errlen, "unexpected argument \"%s\" (see petrel run --help)",
+			 argv[optind]);
+		return -EINVAL;
+	}
+	/* "--cpu-features=help" is a request for the list, not a VM */
+	if (cfg->nr_features == 1 && !strcmp(cfg->features[0].name, "help")) {
+		out->action = CLI_HELP;
+		out->help_topic = "cpu-features";
+		return 0;
+	}
+	if (!cfg->kernel) {
+		snprintf(err, errlen, "run: --kernel is required (see petrel run --help)");
+		return -EINVAL;
+	}
+	if (cfg->mem_size < 16 * MiB || cfg->mem_size % (4 * KiB)) {
+		snprintf(err, errlen, "--mem: %llu bytes; need at least 16M and a multiple of 4K",
+			 (unsigned long long)cfg->mem_size);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int cli_parse(int argc, char **argv, struct cli *out, char *err, size_t errlen)
+{
+	memset(out, 0, sizeof(*out));
+	out->cfg.mem_size = CONFIG_DEFAULT_MEM;
+	out->cfg.ncpus = 1;
+	out->cfg.cmdline = "console=ttyS0";
+	out->cfg.console = CONSOLE_STDIO;
+	err[0] = '\0';
+
+	if (argc < 2) {
+		snprintf(err, errlen, "no command given (see petrel --help)");
+		return -EINVAL;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+	    !strcmp(argv[1], "help")) {
+		out->action = CLI_HELP;
+		out->help_topic = argc > 2 ? argv[2] : NULL;
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
+		out->action = CLI_VERSION;
+		return 0;
+	}
+	if (!strcmp(argv[1], "run")) {
+		out->action = CLI_RUN;
+		return parse_run(argc - 1, argv + 1, out, err, errlen);
+	}
+	snprintf(err, errlen, "unknown command \"%s\" (see petrel --help)", argv[1]);
+	return -EINVAL;
+}

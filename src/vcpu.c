@@ -1,0 +1,218 @@
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "petrel/cpuid.h"
+#include "petrel/exitcode.h"
+#include "petrel/kvm.h"
+#include "petrel/util.h"
+#include "petrel/vm.h"
+
+/* Local APIC register offsets and LVT delivery modes (Intel SDM vol. 3). */
+#define APIC_LVT_LINT0 0x350
+#define APIC_LVT_LINT1 0x360
+#define APIC_MODE_NMI 0x4
+#define APIC_MODE_EXTINT 0x7
+
+static uint32_t lapic_get(const struct kvm_lapic_state *s, int reg)
+{
+	uint32_t v;
+	memcpy(&v, &s->regs[reg], 4);
+	return v;
+}
+
+static void lapic_set(struct kvm_lapic_state *s, int reg, uint32_t v)
+{
+	memcpy(&s->regs[reg], &v, 4);
+}
+
+/*
+ * Wire LINT0 to the 8259 (ExtINT) and LINT1 to NMI, as PC firmware does:
+ * the "virtual wire" mode Linux relies on until it switches to the IOAPIC.
+ */
+static int setup_lapic(struct vcpu *v)
+{
+	struct kvm_lapic_state s;
+	int err = kvm_ioctl(v->fd, KVM_GET_LAPIC, &s);
+
+	if (err < 0)
+		return err;
+	lapic_set(&s, APIC_LVT_LINT0,
+		  (lapic_get(&s, APIC_LVT_LINT0) & ~0x700u) | APIC_MODE_EXTINT << 8);
+	lapic_set(&s, APIC_LVT_LINT1,
+		  (lapic_get(&s, APIC_LVT_LINT1) & ~0x700u) | APIC_MODE_NMI << 8);
+	return kvm_ioctl(v->fd, KVM_SET_LAPIC, &s);
+}
+
+int vcpu_create(struct vm *vm, struct vcpu *v, unsigned id)
+{
+	int err;
+
+	memset(v, 0, sizeof(*v));
+	v->vm = vm;
+	v->id = id;
+	v->fd = kvm_ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)id);
+	if (v->fd < 0)
+		return v->fd;
+	v->run = mmap(NULL, (size_t)vm->run_size, PROT_READ | PROT_WRITE,
+		      MAP_SHARED, v->fd, 0);
+	if (v->run == MAP_FAILED) {
+		err = -errno;
+		v->run = NULL;
+		pt_err("mmap of vcpu%u's kvm_run: %s", id, strerror(-err));
+		return err;
+	}
+	if ((err = cpuid_apply(vm, v)) < 0)
+		return err;
+	return setup_lapic(v);
+}
+
+void vcpu_destroy(struct vcpu *v)
+{
+	if (v->run)
+		munmap(v->run, (size_t)v->vm->run_size);
+	if (v->fd > 0)
+		close(v->fd);
+	v->run = NULL;
+	v->fd = -1;
+}
+
+static int handle_io(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+	uint8_t *data = (uint8_t *)run + run->io.data_offset;
+	unsigned size = run->io.size;
+
+	/* a "rep ins/outs" arrives as count consecutive items in the buffer */
+	for (uint32_t i = 0; i < run->io.count; i++, data += size) {
+		if (run->io.direction == KVM_EXIT_IO_OUT)
+			bus_write(&v->vm->pio, run->io.port, data, size);
+		else
+			bus_read(&v->vm->pio, run->io.port, data, size);
+	}
+	return 0;
+}
+
+static int handle_mmio(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+
+	if (run->mmio.is_write)
+		bus_write(&v->vm->mmio, run->mmio.phys_addr, run->mmio.data,
+			  run->mmio.len);
+	else
+		bus_read(&v->vm->mmio, run->mmio.phys_addr, run->mmio.data,
+			 run->mmio.len);
+	return 0;
+}
+
+static int stop_with_dump(struct vcpu *v, int status, const char *why)
+{
+	vcpu_dump(v, why);
+	vm_request_stop(v->vm, status, "vcpu%u: %s", v->id, why);
+	return 1;
+}
+
+int vcpu_handle_exit(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+	char why[128];
+
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		v->stats[STAT_IO]++;
+		return handle_io(v);
+	case KVM_EXIT_MMIO:
+		v->stats[STAT_MMIO]++;
+		return handle_mmio(v);
+	case KVM_EXIT_SHUTDOWN:
+		/* KVM reports a triple fault this way */
+		return stop_with_dump(v, EXIT_GUEST_CRASH, "triple fault (KVM_EXIT_SHUTDOWN)");
+	case KVM_EXIT_INTERNAL_ERROR:
+		snprintf(why, sizeof(why), "KVM internal error, suberror %u%s",
+			 run->internal.suberror,
+			 run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION
+				 ? " (instruction emulation failed)" : "");
+		return stop_with_dump(v, EXIT_EMULATION, why);
+	case KVM_EXIT_FAIL_ENTRY:
+		snprintf(why, sizeof(why), "VM entry failed, hardware reason 0x%llx",
+			 (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+		return stop_with_dump(v, EXIT_GUEST_CRASH, why);
+	case KVM_EXIT_SYSTEM_EVENT:
+		switch (run->system_event.type) {
+		case KVM_SYSTEM_EVENT_SHUTDOWN:
+			vm_request_stop(v->vm, EXIT_GUEST_OFF, "guest powered off (system event)");
+			return 1;
+		case KVM_SYSTEM_EVENT_RESET:
+			vm_request_stop(v->vm, EXIT_GUEST_OFF, "guest reset (system event)");
+			return 1;
+		default:
+			snprintf(why, sizeof(why), "system event %u", run->system_event.type);
+			return stop_with_dump(v, EXIT_GUEST_CRASH, why);
+		}
+	case KVM_EXIT_HLT:
+		/* only without an in-kernel LAPIC; petrel always has one */
+		v->stats[STAT_HLT]++;
+		return stop_with_dump(v, EXIT_GUEST_CRASH, "unexpected HLT exit");
+	default:
+		v->stats[STAT_OTHER]++;
+		snprintf(why, sizeof(why), "unhandled KVM exit reason %u", run->exit_reason);
+		return stop_with_dump(v, EXIT_GUEST_CRASH, why);
+	}
+}
+
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu *v = arg;
+	struct vm *vm = v->vm;
+	sigset_t set;
+	char name[16];
+
+	snprintf(name, sizeof(name), "vcpu%u", v->id);
+	pthread_setname_np(pthread_self(), name);
+	/* the kick signal is blocked everywhere but here */
+	sigemptyset(&set);
+	sigaddset(&set, vm->kick_signal);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+
+	while (!vm_stopping(vm)) {
+		int r = ioctl(v->fd, KVM_RUN, 0);
+		if (r < 0) {
+			if (errno == EINTR || errno == EAGAIN) {
+				v->stats[STAT_INTR]++;
+				continue;
+			}
+			vm_request_stop(vm, EXIT_VMM_ERROR, "vcpu%u: KVM_RUN: %s", v->id,
+					strerror(errno));
+			break;
+		}
+		v->stats[STAT_EXITS]++;
+		if (vcpu_handle_exit(v))
+			break;
+	}
+	return NULL;
+}
+
+static void kick_handler(int sig)
+{
+	(void)sig; /* its only job is to interrupt KVM_RUN */
+}
+
+int vcpu_start(struct vcpu *v)
+{
+	struct sigaction sa = { .sa_handler = kick_handler };
+	int err;
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(v->vm->kick_signal, &sa, NULL);
+	err = pthread_create(&v->thread, NULL, vcpu_thread, v);
+	if (err)
+		return -err;
+	v->thread_started = true;
+	return 0;
+}

@@ -1,0 +1,231 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "petrel/cpuid.h"
+#include "petrel/exitcode.h"
+#include "petrel/irqchip_kvm.h"
+#include "petrel/kvm.h"
+#include "petrel/linux_boot.h"
+#include "petrel/util.h"
+#include "petrel/vm.h"
+
+/*
+ * KVM needs three pages for the real-mode TSS and one for the EPT identity
+ * map on Intel hosts. They sit just below the 4 GiB BIOS area, where QEMU
+ * puts them too, well away from RAM and our MMIO devices.
+ */
+#define KVM_IDENTITY_MAP_ADDR 0xfffbc000ULL
+#define KVM_TSS_ADDR 0xfffbd000ULL
+
+static void power_event(void *opaque, enum power_event ev, const char *source)
+{
+	struct vm *vm = opaque;
+
+	vm_request_stop(vm, EXIT_GUEST_OFF, "guest %s (%s)",
+			ev == POWER_OFF ? "powered off" : "reset", source);
+}
+
+static int register_memory(struct vm *vm)
+{
+	for (int i = 0; i < vm->mem.nr_regions; i++) {
+		const struct mem_region *r = &vm->mem.regions[i];
+		struct kvm_userspace_memory_region slot = {
+			.slot = (uint32_t)i,
+			.guest_phys_addr = r->gpa,
+			.memory_size = r->size,
+			.userspace_addr = (uintptr_t)r->hva,
+		};
+		if (kvm_ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) < 0)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+int vm_create(struct vm *vm, const struct vm_config *cfg)
+{
+	int max_vcpus, err;
+
+	memset(vm, 0, sizeof(*vm));
+	vm->cfg = cfg;
+	vm->kvm_fd = vm->vm_fd = -1;
+	vm->kick_signal = SIGRTMIN;
+	pthread_mutex_init(&vm->stop.lock, NULL);
+	pthread_cond_init(&vm->stop.cond, NULL);
+	bus_init(&vm->pio, "pio");
+	bus_init(&vm->mmio, "mmio");
+	vm->power = (struct power_ctl){ power_event, vm };
+
+	vm->kvm_fd = kvm_open("/dev/kvm");
+	if (vm->kvm_fd < 0)
+		return vm->kvm_fd;
+
+	max_vcpus = kvm_check_cap(vm->kvm_fd, KVM_CAP_MAX_VCPUS);
+	if (max_vcpus <= 0)
+		max_vcpus = kvm_check_cap(vm->kvm_fd, KVM_CAP_NR_VCPUS);
+	if (max_vcpus <= 0)
+		max_vcpus = 4; /* the documented minimum when the cap is absent */
+	if (cfg->ncpus > (unsigned)max_vcpus) {
+		pt_err("--cpus %u: this host's KVM allows at most %d vCPUs per VM",
+		       cfg->ncpus, max_vcpus);
+		return -EINVAL;
+	}
+
+	err = kvm_ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	if (err < 0)
+		return err;
+	vm->vm_fd = err;
+	vm->run_size = kvm_ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, NULL);
+	if (vm->run_size < (int)sizeof(struct kvm_run))
+		return -EINVAL;
+
+	if ((err = kvm_ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR,
+			     &(uint64_t){ KVM_IDENTITY_MAP_ADDR })) < 0)
+		return err;
+	if ((err = kvm_ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, KVM_TSS_ADDR)) < 0)
+		return err;
+
+	err = guest_mem_init(&vm->mem, cfg->mem_size);
+	if (err < 0) {
+		pt_err("cannot map %llu MiB of guest RAM: %s",
+		       (unsigned long long)(cfg->mem_size >> 20), strerror(-err));
+		return err;
+	}
+	if ((err = register_memory(vm)) < 0)
+		return err;
+
+	if ((err = irqchip_kvm_create(vm)) < 0)
+		return err;
+
+	if ((err = cpuid_init(vm)) < 0)
+		return err;
+
+	if ((err = vm_devices_create(vm)) < 0)
+		return err;
+
+	if ((err = linux_boot_load(vm)) < 0)
+		return err;
+
+	vm->vcpus = calloc(cfg->ncpus, sizeof(*vm->vcpus));
+	if (!vm->vcpus)
+		return -ENOMEM;
+	for (unsigned i = 0; i < cfg->ncpus; i++) {
+		if ((err = vcpu_create(vm, &vm->vcpus[i], i)) < 0)
+			return err;
+		vm->nr_vcpus++;
+	}
+	return vcpu_setup_boot_regs(&vm->vcpus[0]);
+}
+
+void vm_request_stop(struct vm *vm, int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&vm->stop.lock);
+	if (vm->stop.stopped) {
+		pthread_mutex_unlock(&vm->stop.lock);
+		return;
+	}
+	atomic_store(&vm->stop.stopped, true);
+	vm->stop.status = status;
+	va_start(ap, fmt);
+	vsnprintf(vm->stop.reason, sizeof(vm->stop.reason), fmt, ap);
+	va_end(ap);
+	/*
+	 * immediate_exit covers a vCPU between its stop check and KVM_RUN;
+	 * the signal covers one already inside KVM_RUN.
+	 */
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+		if (v->run)
+			__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+		if (v->thread_started)
+			pthread_kill(v->thread, vm->kick_signal);
+	}
+	pthread_cond_broadcast(&vm->stop.cond);
+	pthread_mutex_unlock(&vm->stop.lock);
+}
+
+bool vm_stopping(struct vm *vm)
+{
+	return atomic_load_explicit(&vm->stop.stopped, memory_order_acquire);
+}
+
+static void print_stats(struct vm *vm)
+{
+	static const char *const names[STAT_NR] = {
+		"exits", "io", "mmio", "intr", "hlt", "other",
+	};
+
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		char line[256];
+		int n = snprintf(line, sizeof(line), "stats: vcpu%u", i);
+		for (int s = 0; s < STAT_NR && n < (int)sizeof(line); s++)
+			n += snprintf(line + n, sizeof(line) - n, " %s=%llu", names[s],
+				      (unsigned long long)vm->vcpus[i].stats[s]);
+		pt_info("%s", line);
+	}
+	pt_info("stats: unclaimed pio reads=%llu writes=%llu, mmio reads=%llu writes=%llu",
+		(unsigned long long)atomic_load(&vm->pio.unclaimed_reads),
+		(unsigned long long)atomic_load(&vm->pio.unclaimed_writes),
+		(unsigned long long)atomic_load(&vm->mmio.unclaimed_reads),
+		(unsigned long long)atomic_load(&vm->mmio.unclaimed_writes));
+	pt_info("stats: guest RAM resident %llu KiB of %llu MiB",
+		(unsigned long long)(guest_mem_resident(&vm->mem) >> 10),
+		(unsigned long long)(vm->mem.ram_size >> 20));
+	vm_devices_print_stats(vm);
+}
+
+int vm_run(struct vm *vm)
+{
+	int err = 0;
+
+	for (unsigned i = 0; i < vm->nr_vcpus && !err; i++)
+		err = vcpu_start(&vm->vcpus[i]);
+	if (err)
+		vm_request_stop(vm, EXIT_VMM_ERROR, "cannot start vCPU threads: %s",
+				strerror(-err));
+
+	pthread_mutex_lock(&vm->stop.lock);
+	while (!vm->stop.stopped)
+		pthread_cond_wait(&vm->stop.cond, &vm->stop.lock);
+	pthread_mutex_unlock(&vm->stop.lock);
+
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		if (vm->vcpus[i].thread_started) {
+			pthread_join(vm->vcpus[i].thread, NULL);
+			vm->vcpus[i].thread_started = false;
+		}
+	}
+	if (vm->cfg->stats)
+		print_stats(vm);
+	return vm->stop.status;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		vcpu_destroy(&vm->vcpus[i]);
+	free(vm->vcpus);
+	vm->vcpus = NULL;
+	vm->nr_vcpus = 0;
+	vm_devices_destroy(vm);
+	free(vm->cpuid);
+	vm->cpuid = NULL;
+	if (vm->vm_fd >= 0)
+		close(vm->vm_fd);
+	if (vm->kvm_fd >= 0)
+		close(vm->kvm_fd);
+	vm->vm_fd = vm->kvm_fd = -1;
+	guest_mem_destroy(&vm->mem);
+	bus_destroy(&vm->pio);
+	bus_destroy(&vm->mmio);
+	pthread_cond_destroy(&vm->stop.cond);
+	pthread_mutex_destroy(&vm->stop.lock);
+}

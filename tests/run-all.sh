@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Runs petrel's test tiers and prints one closing line "N passed, N failed".
+#   tests/run-all.sh            every tier
+#   tests/run-all.sh unit       unit tests (normal build and ASan+UBSan build)
+#   tests/run-all.sh guest      tiny C guests under petrel (needs /dev/kvm)
+#   tests/run-all.sh boot       Debian's kernel booted by petrel (slow)
+#   tests/run-all.sh deep       the deep boot test (see README)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+tiers=("$@")
+[ ${#tiers[@]} -eq 0 ] && tiers=(unit guest boot)
+jobs=$(nproc 2>/dev/null || echo 2)
+pass=0
+fail=0
+failed_names=()
+log_dir=build/test-logs
+mkdir -p "$log_dir"
+
+record() { # name status
+	if [ "$2" -eq 0 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); failed_names+=("$1"); fi
+}
+
+# Runs one cmocka binary with TAP output and counts its test cases; a binary
+# that dies before reporting counts as one failure.
+run_cmocka() { # label binary
+	local label=$1 bin=$2 out ok notok rc
+	out=$(CMOCKA_MESSAGE_OUTPUT=TAP "$bin" 2>&1); rc=$?
+	ok=$(grep -c '^ok ' <<<"$out"); notok=$(grep -c '^not ok ' <<<"$out")
+	pass=$((pass + ok)); fail=$((fail + notok))
+	grep '^not ok ' <<<"$out" | sed "s|^|  FAIL $label: |"
+	if [ "$notok" -gt 0 ]; then failed_names+=("$label"); fi
+	if [ $rc -ne 0 ] && [ "$notok" -eq 0 ]; then
+		fail=$((fail + 1)); failed_names+=("$label (exit $rc)")
+		echo "$out" | tail -20 | sed "s|^|  $label: |"
+	fi
+	printf '  %-40s %d passed, %d failed\n' "$label" "$ok" "$notok"
+}
+
+tier_unit() {
+	echo "== unit tests (normal build)"
+	make -s -j"$jobs" all unit-bins >/dev/null || { record "build" 1; return; }
+	for t in build/tests/unit/test_*; do
+		[ -x "$t" ] && run_cmocka "$(basename "$t")" "$t"
+	done
+	echo "== unit tests (AddressSanitizer + UBSan build)"
+	make -s -j"$jobs" SAN=1 all unit-bins >/dev/null || { record "build-san" 1; return; }
+	for t in build-san/tests/unit/test_*; do
+		[ -x "$t" ] && ASAN_OPTIONS=detect_leaks=1 run_cmocka "san/$(basename "$t")" "$t"
+	done
+}
+
+tier_guest() {
+	echo "== guest tests (tiny C guests under petrel)"
+	if [ -x tests/guest/run.sh ]; then
+		tests/guest/run.sh; local rc=$?
+		# the guest runner prints "GUEST-RESULT pass fail"
+		local line; line=$(tail -n1 build/test-logs/guest-result 2>/dev/null || echo "0 1")
+		pass=$((pass + ${line% *})); fail=$((fail + ${line#* }))
+		[ $rc -eq 0 ] || failed_names+=("guest")
+	else
+		echo "  (no guest tests yet)"
+	fi
+}
+
+tier_boot() {
+	echo "== boot test (Debian kernel under petrel)"
+	make -s -j"$jobs" all >/dev/null || { record "build" 1; return; }
+	tests/boot/boot_test.sh; record "boot" $?
+}
+
+tier_deep() {
+	echo "== deep boot test"
+	if [ -x tests/boot/deep_test.sh ]; then
+		tests/boot/deep_test.sh; record "deep" $?
+	else
+		echo "  (no deep test yet)"
+	fi
+}
+
+for t in "${tiers[@]}"; do
+	case $t in
+	unit|guest|boot|deep) "tier_$t" ;;
+	*) echo "unknown tier $t" >&2; exit 2 ;;
+	esac
+done
+[ ${#failed_names[@]} -gt 0 ] && echo "failed: ${failed_names[*]}"
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,142 @@
+/* The range bus: insertion rules, lookup, offset dispatch, all-ones. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "petrel/bus.h"
+
+struct rec {
+	uint64_t last_off, last_val;
+	unsigned last_size, reads, writes;
+};
+
+static uint64_t rec_read(void *opaque, uint64_t off, unsigned size)
+{
+	struct rec *r = opaque;
+	r->reads++;
+	r->last_off = off;
+	r->last_size = size;
+	return 0x1122334455667788ULL + off;
+}
+
+static void rec_write(void *opaque, uint64_t off, uint64_t v, unsigned size)
+{
+	struct rec *r = opaque;
+	r->writes++;
+	r->last_off = off;
+	r->last_val = v;
+	r->last_size = size;
+}
+
+static const struct bus_dev_ops rec_ops = { rec_read, rec_write };
+
+static void insert_rejects_bad_ranges(void **state)
+{
+	struct bus b;
+	struct rec r = { 0 };
+	(void)state;
+
+	bus_init(&b, "test");
+	assert_int_equal(bus_insert(&b, 0x100, 0, &rec_ops, &r, "zero"), -EINVAL);
+	assert_int_equal(bus_insert(&b, UINT64_MAX, 2, &rec_ops, &r, "wrap"), -EINVAL);
+	assert_int_equal(bus_insert(&b, 0x100, 0x10, NULL, &r, "noops"), -EINVAL);
+	assert_int_equal(bus_insert(&b, 0x100, 0x10, &rec_ops, &r, "a"), 0);
+	/* overlaps from every side, and exact duplicates */
+	assert_int_equal(bus_insert(&b, 0x100, 0x10, &rec_ops, &r, "dup"), -EEXIST);
+	assert_int_equal(bus_insert(&b, 0xf8, 0x9, &rec_ops, &r, "left"), -EEXIST);
+	assert_int_equal(bus_insert(&b, 0x10f, 0x1, &rec_ops, &r, "right"), -EEXIST);
+	assert_int_equal(bus_insert(&b, 0x104, 0x2, &rec_ops, &r, "inside"), -EEXIST);
+	assert_int_equal(bus_insert(&b, 0x0, 0x1000, &rec_ops, &r, "around"), -EEXIST);
+	/* touching neighbours are fine */
+	assert_int_equal(bus_insert(&b, 0xf0, 0x10, &rec_ops, &r, "below"), 0);
+	assert_int_equal(bus_insert(&b, 0x110, 0x10, &rec_ops, &r, "above"), 0);
+	/* the very top of the address space is a valid range */
+	assert_int_equal(bus_insert(&b, UINT64_MAX, 1, &rec_ops, &r, "top"), 0);
+	assert_int_equal(b.nr, 4);
+	bus_destroy(&b);
+}
+
+static void lookup_and_offsets(void **state)
+{
+	struct bus b;
+	struct rec r[40] = { 0 };
+	uint8_t data[8];
+	(void)state;
+
+	bus_init(&b, "test");
+	/* insert out of order; lookup must still find each */
+	for (int i = 39; i >= 0; i--)
+		assert_int_equal(bus_insert(&b, 0x1000 + (uint64_t)i * 0x100, 0x20,
+					    &rec_ops, &r[i], "dev"), 0);
+	for (int i = 0; i < 40; i++) {
+		uint64_t base = 0x1000 + (uint64_t)i * 0x100;
+		const struct bus_range *rg = bus_find(&b, base + 0x1f);
+		assert_non_null(rg);
+		assert_ptr_equal(rg->opaque, &r[i]);
+		assert_null(bus_find(&b, base + 0x20));
+		assert_null(bus_find(&b, base - 1));
+	}
+	uint32_t v = 0xdeadbeef;
+	assert_int_equal(bus_write(&b, 0x1504, &v, 4), 1);
+	assert_int_equal(r[5].writes, 1);
+	assert_int_equal(r[5].last_off, 4);
+	assert_int_equal(r[5].last_size, 4);
+	assert_int_equal(r[5].last_val, 0xdeadbeef);
+	for (unsigned size = 1; size <= 8; size *= 2) {
+		memset(data, 0, sizeof(data));
+		assert_int_equal(bus_read(&b, 0x1702, data, size), 1);
+		assert_int_equal(r[7].last_off, 2);
+		assert_int_equal(r[7].last_size, size);
+		uint64_t expect = 0x1122334455667788ULL + 2, got = 0;
+		memcpy(&got, data, size);
+		if (size < 8)
+			expect &= (1ULL << (8 * size)) - 1;
+		assert_int_equal(got, expect);
+	}
+	bus_destroy(&b);
+}
+
+static void unclaimed_reads_all_ones_and_counted(void **state)
+{
+	struct bus b;
+	struct rec r = { 0 };
+	uint8_t data[8];
+	(void)state;
+
+	bus_init(&b, "test");
+	assert_int_equal(bus_insert(&b, 0x10, 4, &rec_ops, &r, "dev"), 0);
+	memset(data, 0, sizeof(data));
+	assert_int_equal(bus_read(&b, 0x40, data, 8), 0);
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(data[i], 0xff);
+	/* an access straddling the end of a range is not the device's */
+	memset(data, 0, sizeof(data));
+	assert_int_equal(bus_read(&b, 0x12, data, 4), 0);
+	assert_int_equal(data[0], 0xff);
+	assert_int_equal(data[3], 0xff);
+	assert_int_equal(r.reads, 0);
+	assert_int_equal(bus_write(&b, 0x13, data, 2), 0);
+	assert_int_equal(bus_write(&b, 0x0, data, 1), 0);
+	assert_int_equal(r.writes, 0);
+	assert_int_equal(atomic_load(&b.unclaimed_reads), 2);
+	assert_int_equal(atomic_load(&b.unclaimed_writes), 2);
+	/* a bad size is never passed to a device */
+	assert_int_equal(bus_read(&b, 0x10, data, 3), 0);
+	assert_int_equal(bus_read(&b, 0x10, data, 0), 0);
+	assert_int_equal(r.reads, 0);
+	bus_destroy(&b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(insert_rejects_bad_ranges),
+		cmocka_unit_test(lookup_and_offsets),
+		cmocka_unit_test(unclaimed_reads_all_ones_and_counted),
+	};
+	return cmocka_run_group_tests_name("bus", tests, NULL, NULL);
+}

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Builds the default guest's initramfs: busybox (Debian's busybox-static) and
+# an /init that mounts the usual file systems, then either
+#  - with "petrel.test" on the kernel command line: prints the marker line
+#    PETREL-INIT-OK and powers off (the boot test's success signal), or
+#  - otherwise: gives an interactive shell on the console and powers off
+#    when it exits.
+set -euo pipefail
+out=${1:?usage: mkinitrd.sh OUT.img}
+bb=$(command -v busybox || true)
+[ -x /bin/busybox ] && bb=/bin/busybox
+if [ -z "$bb" ] || ! file -L "$bb" 2>/dev/null | grep -q 'statically linked'; then
+	# file(1) may be missing; busybox-static's binary is /bin/busybox
+	[ -x /bin/busybox ] || { echo "mkinitrd: install busybox-static" >&2; exit 1; }
+	bb=/bin/busybox
+fi
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+mkdir -p "$tmp"/{bin,sbin,dev,proc,sys,tmp,etc,root}
+cp "$bb" "$tmp/bin/busybox"
+for app in $("$tmp/bin/busybox" --list); do
+	[ "$app" = busybox ] || ln -sf busybox "$tmp/bin/$app"
+done
+cat > "$tmp/init" <<'INIT'
+#!/bin/busybox sh
+/bin/busybox mount -t devtmpfs devtmpfs /dev 2>/dev/null
+/bin/busybox mount -t proc proc /proc
+/bin/busybox mount -t sysfs sysfs /sys
+export PATH=/bin:/sbin
+echo "PETREL-INIT-OK: $(uname -r) up, $(grep -c ^processor /proc/cpuinfo) cpu(s)"
+if grep -qw petrel.test /proc/cmdline; then
+	poweroff -f
+fi
+echo "petrel guest shell: 'poweroff -f' ends the VM"
+setsid cttyhack sh
+poweroff -f
+INIT
+chmod +x "$tmp/init"
+mkdir -p "$(dirname "$out")"
+(cd "$tmp" && find . | LC_ALL=C sort | cpio -o -H newc --quiet | gzip -9) > "$out.tmp"
+mv "$out.tmp" "$out"
+echo "mkinitrd: $out ($(stat -c %s "$out") bytes)"
