@@ -1,21 +1,177 @@
+/*
+ * The PC platform petrel gives every guest: COM1, the i8042 (for its reset
+ * line), the CMOS RTC, the PCI host bridge (with the 0xCF9 reset register
+ * inside its port window), the ACPI PM block (for poweroff) and the POST
+ * ports. Each is a state machine in src/devices/; here they are allocated,
+ * given their irq lines and sinks, and put on the buses.
+ */
 #include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "petrel/acpi_pm.h"
+#include "petrel/console.h"
+#include "petrel/i8042.h"
+#include "petrel/layout.h"
+#include "petrel/legacy.h"
+#include "petrel/pci.h"
+#include "petrel/rtc.h"
+#include "petrel/serial8250.h"
 #include "petrel/util.h"
 #include "petrel/vm.h"
 
+#define PORT_POST 0x80      /* POST codes; Linux's io_delay writes here */
+#define PORT_IO_DELAY 0xed  /* the alternative io_delay port */
+
+struct vm_devices {
+	struct serial8250 com1;
+	struct i8042 i8042;
+	struct rtc rtc;
+	struct pci_host pci;
+	struct legacy_cf9 cf9;
+	struct acpi_pm pm;
+	struct console console;
+	bool com1_up, i8042_up, rtc_up, pci_up, console_up;
+	uint8_t last_post; /* last POST code: readable back, shown in stats */
+};
+
+static uint64_t post_read(void *opaque, uint64_t off, unsigned size)
+{
+	struct vm_devices *d = opaque;
+	(void)off;
+	(void)size;
+	return __atomic_load_n(&d->last_post, __ATOMIC_RELAXED);
+}
+
+static void post_write(void *opaque, uint64_t off, uint64_t v, unsigned size)
+{
+	struct vm_devices *d = opaque;
+	(void)size;
+	if (off == 0)
+		__atomic_store_n(&d->last_post, (uint8_t)v, __ATOMIC_RELAXED);
+}
+
+static const struct bus_dev_ops post_ops = { post_read, post_write };
+
+static size_t com1_deliver(void *opaque, const uint8_t *buf, size_t len)
+{
+	return serial8250_receive(opaque, buf, len);
+}
+
+static int add_pio(struct vm *vm, uint64_t base, uint64_t len,
+		   const struct bus_dev_ops *ops, void *opaque, const char *name)
+{
+	int err = bus_insert(&vm->pio, base, len, ops, opaque, name);
+
+	if (err < 0)
+		pt_err("cannot place %s at port 0x%llx: %s", name,
+		       (unsigned long long)base, strerror(-err));
+	return err;
+}
+
 int vm_devices_create(struct vm *vm)
 {
-	(void)vm;
-	pt_err("devices: not wired yet");
-	return -ENOSYS;
+	struct vm_devices *d = calloc(1, sizeof(*d));
+	struct irqchip *chip = &vm->irqchip;
+	int err;
+
+	if (!d)
+		return -ENOMEM;
+	vm->dev = d;
+
+	err = console_init(&d->console, vm, vm->cfg->console == CONSOLE_STDIO,
+			   (struct console_input){ com1_deliver, &d->com1 });
+	if (err < 0) {
+		pt_err("console: %s", strerror(-err));
+		return err;
+	}
+	d->console_up = true;
+	vm->console = &d->console;
+
+	err = serial8250_init(&d->com1, (struct irq_line){ chip, GSI_SERIAL0 },
+			      (struct serial8250_sink){ .write = console_write,
+							.opaque = &d->console });
+	if (err < 0)
+		return err;
+	d->com1_up = true;
+	if ((err = add_pio(vm, PORT_SERIAL0, SERIAL8250_NR_PORTS, &serial8250_ops,
+			   &d->com1, "com1")) < 0)
+		return err;
+
+	err = i8042_init(&d->i8042, (struct irq_line){ chip, GSI_KBD },
+			 (struct irq_line){ chip, GSI_MOUSE }, vm->power);
+	if (err < 0)
+		return err;
+	d->i8042_up = true;
+	if ((err = add_pio(vm, PORT_I8042_DATA, 1, &i8042_data_ops, &d->i8042, "i8042")) < 0 ||
+	    (err = add_pio(vm, PORT_I8042_CMD, 1, &i8042_cmd_ops, &d->i8042, "i8042")) < 0)
+		return err;
+
+	err = rtc_init(&d->rtc, &(struct rtc_clock){ rtc_host_clock_now, NULL },
+		       (struct irq_line){ chip, GSI_RTC });
+	if (err < 0)
+		return err;
+	d->rtc_up = true;
+	if ((err = add_pio(vm, PORT_RTC, 2, &rtc_ops, &d->rtc, "rtc")) < 0)
+		return err;
+
+	legacy_cf9_init(&d->cf9, vm->power);
+	if ((err = pci_host_init(&d->pci)) < 0)
+		return err;
+	d->pci_up = true;
+	pci_host_set_cf9(&d->pci, &legacy_cf9_ops, &d->cf9);
+	if ((err = add_pio(vm, PORT_PCI_CONFIG, 8, &pci_host_ops, &d->pci, "pci-host")) < 0)
+		return err;
+
+	if (!vm->cfg->no_acpi) {
+		err = acpi_pm_init(&d->pm, (struct irq_line){ chip, GSI_SCI }, vm->power);
+		if (err < 0)
+			return err;
+		if ((err = add_pio(vm, PORT_ACPI_PM, PORT_ACPI_PM_LEN, &acpi_pm_ops,
+				   &d->pm, "acpi-pm")) < 0)
+			return err;
+	}
+
+	if ((err = add_pio(vm, PORT_POST, 1, &post_ops, d, "post")) < 0 ||
+	    (err = add_pio(vm, PORT_IO_DELAY, 1, &post_ops, d, "io-delay")) < 0)
+		return err;
+
+	if ((err = console_start(&d->console)) < 0) {
+		pt_err("console thread: %s", strerror(-err));
+		return err;
+	}
+	return 0;
 }
 
 void vm_devices_destroy(struct vm *vm)
 {
-	(void)vm;
+	struct vm_devices *d = vm->dev;
+
+	if (!d)
+		return;
+	/* the console thread feeds COM1: stop it first */
+	if (d->console_up)
+		console_destroy(&d->console);
+	if (d->pci_up)
+		pci_host_destroy(&d->pci);
+	if (d->rtc_up)
+		rtc_destroy(&d->rtc);
+	if (d->i8042_up)
+		i8042_destroy(&d->i8042);
+	if (d->com1_up)
+		serial8250_destroy(&d->com1);
+	free(d);
+	vm->dev = NULL;
+	vm->console = NULL;
 }
 
 void vm_devices_print_stats(struct vm *vm)
 {
-	(void)vm;
+	struct vm_devices *d = vm->dev;
+
+	if (!d)
+		return;
+	pt_info("stats: console %llu bytes out, %llu bytes in; last POST code 0x%02x",
+		(unsigned long long)d->console.bytes_out,
+		(unsigned long long)d->console.bytes_in, d->last_post);
 }

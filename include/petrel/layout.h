@@ -7,9 +7,10 @@
  *   0x00009000  PML4, then PDPT at 0xA000, PDs at 0xB000..0xEFFF:
  *               identity map of the first 4 GiB with 2 MiB pages
  *   0x00020000  kernel command line (up to BOOT_CMDLINE_MAX bytes)
- *   0x0009fc00  EBDA (reserved): MP floating pointer and MP table
+ *   0x0009fc00  EBDA (reserved, empty)
  *   0x000e0000  ACPI tables, RSDP first (reserved in e820)
- *   0x000f0000  reserved "BIOS" area
+ *   0x000f0000  MP floating pointer and MP table (in the reserved BIOS area,
+ *               which Linux scans; the 1 KiB EBDA would hold only 39 CPUs)
  *   0x00100000  in-guest-decompressor bzImage load address
  *   0x01000000  a vmlinux is loaded at its own physical addresses (16 MiB)
  *   top of low RAM: the initrd, as high as the kernel allows
@@ -27,7 +28,8 @@
 #define BOOT_CMDLINE_MAX 0x10000ULL
 
 #define EBDA_START 0x9fc00ULL
-#define MPTABLE_ADDR EBDA_START
+#define MPTABLE_ADDR 0xf0000ULL
+#define MPTABLE_SPACE 0x10000ULL
 #define ACPI_TABLES_ADDR 0xe0000ULL
 #define ACPI_TABLES_SIZE 0x10000ULL
 #define BIOS_AREA_START 0xa0000ULL /* VGA hole + ROM area: not RAM in e820 */

@@ -1,0 +1,52 @@
+/*
+ * The ACPI PM1a register blocks the FADT points at (acpi.h), one PIO bus
+ * range of PORT_ACPI_PM_LEN bytes at PORT_ACPI_PM:
+ *   +0  PM1_STS  16 bits, write 1 to clear
+ *   +2  PM1_EN   16 bits, read/write
+ *   +4  PM1_CNT  16 bits: SCI_EN (bit 0) always reads 1, because there is
+ *       no SMI_CMD to switch ACPI mode on or off; SLP_TYP (bits 10-12)
+ *       read/write; SLP_EN (bit 13) and GBL_RLS (bit 2) write-only
+ *   +6  reserved: reads 0, writes ignored
+ * Accesses of any size at any offset are split into bytes, so a guest
+ * doing byte or dword accesses sees the same registers.
+ *
+ * A PM1_CNT write with SLP_EN set and SLP_TYP == ACPI_S5_SLP_TYP (the
+ * value of \_S5 in our DSDT) calls power_request(POWER_OFF, "acpi"). Other
+ * SLP_TYP values (S1-S4 are not in the DSDT, so no OS asks for them) only
+ * update the register: petrel has no sleep states.
+ *
+ * Nothing sets status bits yet (no PM timer, no fixed buttons), so the
+ * SCI stays low; the line is kept so that events can be added later.
+ */
+#ifndef PETREL_ACPI_PM_H
+#define PETREL_ACPI_PM_H
+
+#include <stdint.h>
+
+#include "petrel/bus.h"
+#include "petrel/irq.h"
+#include "petrel/power.h"
+
+#define ACPI_PM1_STS 0
+#define ACPI_PM1_EN 2
+#define ACPI_PM1_CNT 4
+#define ACPI_PM1_CNT_SCI_EN (1u << 0)
+#define ACPI_PM1_CNT_GBL_RLS (1u << 2)
+#define ACPI_PM1_CNT_SLP_TYP_SHIFT 10
+#define ACPI_PM1_CNT_SLP_TYP_MASK (7u << ACPI_PM1_CNT_SLP_TYP_SHIFT)
+#define ACPI_PM1_CNT_SLP_EN (1u << 13)
+
+struct acpi_pm {
+	uint16_t sts, en, cnt;
+	struct irq_line sci;
+	struct power_ctl power;
+};
+
+/* Resets the registers and keeps sci and power. 0 or -EINVAL. */
+int acpi_pm_init(struct acpi_pm *pm, struct irq_line sci,
+		 struct power_ctl power);
+
+/* Insert with opaque = the struct acpi_pm, at PORT_ACPI_PM, PORT_ACPI_PM_LEN. */
+extern const struct bus_dev_ops acpi_pm_ops;
+
+#endif

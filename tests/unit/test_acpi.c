@@ -1,0 +1,269 @@
+/*
+ * ACPI tables parsed back from guest memory the way a kernel does: RSDP
+ * (found by scanning), XSDT, FADT, FACS, DSDT, MADT. Fields are read at the
+ * spec's byte offsets, not through acpi.c's structures.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <string.h>
+
+#include "petrel/acpi.h"
+#include "petrel/layout.h"
+#include "petrel/util.h"
+
+static uint8_t sum8(const uint8_t *p, size_t n)
+{
+	uint8_t s = 0;
+	while (n--)
+		s += *p++;
+	return s;
+}
+
+/* A table at gpa with signature sig: header sane, checksum 0. */
+static const uint8_t *table(struct guest_mem *m, uint64_t gpa, const char *sig)
+{
+	const uint8_t *h = gpa_ptr(m, gpa, 36);
+
+	assert_non_null(h);
+	assert_memory_equal(h, sig, 4);
+	uint32_t len = le32_get(h + 4);
+	assert_true(len >= 36);
+	assert_non_null(gpa_ptr(m, gpa, len));
+	assert_true(gpa + len <= ACPI_TABLES_ADDR + ACPI_TABLES_SIZE);
+	assert_int_equal(sum8(h, len), 0);
+	assert_memory_equal(h + 10, "PETREL", 6);
+	return h;
+}
+
+/* Like acpi_find_root_pointer: 16-byte steps over 0xE0000-0xFFFFF. */
+static uint64_t scan_rsdp(struct guest_mem *m)
+{
+	uint64_t found = 0;
+	unsigned hits = 0;
+
+	for (uint64_t a = 0xe0000; a < 0x100000; a += 16) {
+		const uint8_t *p = gpa_ptr(m, a, 36);
+		if (memcmp(p, "RSD PTR ", 8) == 0 && sum8(p, 20) == 0) {
+			found = a;
+			hits++;
+		}
+	}
+	assert_int_equal(hits, 1);
+	return found;
+}
+
+static void check(unsigned ncpus)
+{
+	struct guest_mem m;
+	struct acpi_cfg cfg = { .ncpus = ncpus };
+	gpa_t rsdp_gpa = 0;
+
+	assert_int_equal(guest_mem_init(&m, 64 * MiB), 0);
+	/* A stale RSDP (valid checksum) in the area must be gone afterwards. */
+	uint8_t *stale = gpa_ptr(&m, 0xefff0, 20);
+	memcpy(stale, "RSD PTR ", 8);
+	stale[8] = (uint8_t)(0 - sum8(stale, 8));
+	assert_int_equal(sum8(stale, 20), 0);
+	assert_int_equal(acpi_write(&m, ACPI_TABLES_ADDR, ACPI_TABLES_SIZE,
+				    &cfg, &rsdp_gpa), 0);
+	assert_int_equal(rsdp_gpa, ACPI_TABLES_ADDR);
+	assert_int_equal(scan_rsdp(&m), rsdp_gpa);
+
+	/* RSDP */
+	const uint8_t *r = gpa_ptr(&m, rsdp_gpa, 36);
+	assert_int_equal(sum8(r, 20), 0);
+	assert_int_equal(sum8(r, 36), 0);
+	assert_memory_equal(r + 9, "PETREL", 6);
+	assert_int_equal(r[15], 2);                /* revision */
+	assert_int_equal(le32_get(r + 16), 0);     /* no RSDT */
+	assert_int_equal(le32_get(r + 20), 36);    /* length */
+
+	/* XSDT: FADT and MADT */
+	const uint8_t *x = table(&m, le64_get(r + 24), "XSDT");
+	assert_int_equal(le32_get(x + 4), 36 + 2 * 8);
+	const uint8_t *fadt = table(&m, le64_get(x + 36), "FACP");
+	const uint8_t *madt = table(&m, le64_get(x + 44), "APIC");
+
+	/* FADT */
+	assert_int_equal(le32_get(fadt + 4), 276);
+	assert_int_equal(fadt[8], 6);
+	assert_int_equal(le16_get(fadt + 46), GSI_SCI);  /* SCI_INT */
+	assert_int_equal(le32_get(fadt + 48), 0);        /* SMI_CMD */
+	assert_int_equal(le32_get(fadt + 56), PORT_ACPI_PM);
+	assert_int_equal(le32_get(fadt + 64), PORT_ACPI_PM + 4);
+	assert_int_equal(le32_get(fadt + 76), 0);        /* PM_TMR_BLK */
+	assert_int_equal(le32_get(fadt + 80), 0);        /* GPE0_BLK */
+	assert_int_equal(fadt[88], 4);                   /* PM1_EVT_LEN */
+	assert_int_equal(fadt[89], 2);                   /* PM1_CNT_LEN */
+	assert_int_equal(fadt[91], 0);                   /* PM_TMR_LEN */
+	assert_int_equal(le16_get(fadt + 109), 0x7);     /* legacy, 8042, no VGA */
+	assert_int_equal(le32_get(fadt + 112),
+			 (1 << 0) | (1 << 2) | (1 << 4) | (1 << 5) | (1 << 10));
+	/* RESET_REG: system I/O, 8 bits, port 0xCF9, value 6 */
+	assert_int_equal(fadt[116], 1);
+	assert_int_equal(fadt[117], 8);
+	assert_int_equal(le64_get(fadt + 120), 0xcf9);
+	assert_int_equal(fadt[128], 0x06);
+	/* X_PM1a_EVT_BLK and X_PM1a_CNT_BLK */
+	assert_int_equal(fadt[148], 1);
+	assert_int_equal(fadt[149], 32);
+	assert_int_equal(le64_get(fadt + 152), PORT_ACPI_PM);
+	assert_int_equal(fadt[172], 1);
+	assert_int_equal(fadt[173], 16);
+	assert_int_equal(le64_get(fadt + 176), PORT_ACPI_PM + 4);
+	assert_int_equal(le64_get(fadt + 208 + 4), 0);   /* X_PM_TMR_BLK */
+
+	/* FACS (no checksum, 64-byte aligned) */
+	uint32_t facs_gpa = le32_get(fadt + 36);
+	assert_int_equal(facs_gpa % 64, 0);
+	const uint8_t *facs = gpa_ptr(&m, facs_gpa, 64);
+	assert_memory_equal(facs, "FACS", 4);
+	assert_int_equal(le32_get(facs + 4), 64);
+
+	/* DSDT via both pointers */
+	assert_int_equal(le32_get(fadt + 40), le64_get(fadt + 140));
+	const uint8_t *dsdt = table(&m, le64_get(fadt + 140), "DSDT");
+	static const uint8_t s5[] = { 0x08, 0x5F, 0x53, 0x35, 0x5F, 0x12, 0x07,
+				      0x04, 0x0A, 0x05, 0x00, 0x00, 0x00 };
+	assert_int_equal(le32_get(dsdt + 4), 36 + sizeof(s5));
+	assert_memory_equal(dsdt + 36, s5, sizeof(s5));
+
+	/* MADT */
+	assert_int_equal(le32_get(madt + 36), LAPIC_ADDR);
+	assert_int_equal(le32_get(madt + 40), 1); /* PCAT_COMPAT */
+	unsigned nlapic = 0, nioapic = 0, niso = 0, nnmi = 0, other = 0;
+	int iso_irq0 = 0, iso_sci = 0;
+	const uint8_t *p = madt + 44, *end = madt + le32_get(madt + 4);
+	while (p < end) {
+		assert_true(p[1] >= 2 && p + p[1] <= end);
+		switch (p[0]) {
+		case 0:
+			assert_int_equal(p[1], 8);
+			assert_int_equal(p[2], nlapic); /* UID */
+			assert_int_equal(p[3], nlapic); /* APIC id */
+			assert_int_equal(le32_get(p + 4), 1);
+			nlapic++;
+			break;
+		case 1:
+			assert_int_equal(p[1], 12);
+			assert_int_equal(p[2], ncpus);
+			assert_int_equal(le32_get(p + 4), IOAPIC_ADDR);
+			assert_int_equal(le32_get(p + 8), 0);
+			nioapic++;
+			break;
+		case 2:
+			assert_int_equal(p[1], 10);
+			assert_int_equal(p[2], 0); /* ISA */
+			if (p[3] == 0) {
+				assert_int_equal(le32_get(p + 4), 2);
+				assert_int_equal(le16_get(p + 8), 0);
+				iso_irq0++;
+			} else if (p[3] == 9) {
+				assert_int_equal(le32_get(p + 4), 9);
+				assert_int_equal(le16_get(p + 8), 0xd);
+				iso_sci++;
+			}
+			niso++;
+			break;
+		case 4:
+			assert_int_equal(p[1], 6);
+			assert_int_equal(p[2], 0xff);
+			assert_int_equal(le16_get(p + 3), 0);
+			assert_int_equal(p[5], 1); /* LINT1 */
+			nnmi++;
+			break;
+		default:
+			other++;
+		}
+		p += p[1];
+	}
+	assert_ptr_equal(p, end);
+	assert_int_equal(nlapic, ncpus);
+	assert_int_equal(nioapic, 1);
+	assert_int_equal(niso, 2);
+	assert_int_equal(iso_irq0, 1);
+	assert_int_equal(iso_sci, 1);
+	assert_int_equal(nnmi, 1);
+	assert_int_equal(other, 0);
+	assert_int_equal(le32_get(madt + 4), 44 + 8 * ncpus + 12 + 20 + 6);
+	/* The MADT is the last table: acpi_size() is where it ends. */
+	assert_int_equal(le64_get(x + 44) + le32_get(madt + 4),
+			 ACPI_TABLES_ADDR + acpi_size(ncpus));
+	guest_mem_destroy(&m);
+}
+
+static void test_1cpu(void **s)
+{
+	(void)s;
+	check(1);
+}
+
+static void test_2cpus(void **s)
+{
+	(void)s;
+	check(2);
+}
+
+static void test_64cpus(void **s)
+{
+	(void)s;
+	check(64);
+}
+
+static void test_max_cpus(void **s)
+{
+	(void)s;
+	check(ACPI_MAX_CPUS);
+}
+
+static void test_limits(void **s)
+{
+	(void)s;
+	struct guest_mem m;
+	struct acpi_cfg cfg = { .ncpus = 2 };
+	gpa_t rsdp = 0x1234;
+
+	assert_int_equal(acpi_max_cpus(ACPI_TABLES_SIZE), 254);
+	/* 544 fixed bytes before the MADT, 82 in it, 8 per CPU */
+	assert_int_equal(acpi_size(1), 544 + 82 + 8);
+	assert_int_equal(acpi_max_cpus(acpi_size(2)), 2);
+	assert_int_equal(acpi_max_cpus(acpi_size(2) - 1), 1);
+	assert_int_equal(acpi_max_cpus(acpi_size(1) - 1), 0);
+
+	assert_int_equal(guest_mem_init(&m, 16 * MiB), 0);
+	assert_int_equal(acpi_write(&m, ACPI_TABLES_ADDR, acpi_size(2) - 1,
+				    &cfg, &rsdp), -ENOSPC);
+	assert_int_equal(rsdp, 0x1234);
+	assert_int_equal(acpi_write(&m, ACPI_TABLES_ADDR, acpi_size(2), &cfg,
+				    &rsdp), 0);
+	assert_int_equal(rsdp, ACPI_TABLES_ADDR);
+	cfg.ncpus = ACPI_MAX_CPUS + 1;
+	assert_int_equal(acpi_write(&m, ACPI_TABLES_ADDR, ACPI_TABLES_SIZE,
+				    &cfg, &rsdp), -ENOSPC);
+	cfg.ncpus = 0;
+	assert_int_equal(acpi_write(&m, ACPI_TABLES_ADDR, ACPI_TABLES_SIZE,
+				    &cfg, &rsdp), -EINVAL);
+	cfg.ncpus = 1;
+	assert_int_equal(acpi_write(&m, ACPI_TABLES_ADDR + 16, 4096, &cfg,
+				    &rsdp), -EINVAL);
+	assert_int_equal(acpi_write(&m, 16 * MiB - 1024, 4096, &cfg, &rsdp),
+			 -EFAULT);
+	guest_mem_destroy(&m);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_1cpu),
+		cmocka_unit_test(test_2cpus),
+		cmocka_unit_test(test_64cpus),
+		cmocka_unit_test(test_max_cpus),
+		cmocka_unit_test(test_limits),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
