@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "petrel/config.h"
+#include "petrel/debug_exit.h"
 #include "petrel/util.h"
 
 static const char top_help[] =
@@ -31,8 +32,10 @@ static const char top_help[] =
 static const char run_help[] =
 	"usage: petrel run --kernel IMAGE [options]\n"
 	"\n"
-	"  -k, --kernel PATH       kernel: bzImage, ELF vmlinux (required)\n"
+	"  -k, --kernel PATH       kernel: bzImage, ELF vmlinux or a Multiboot\n"
+	"                          kernel (required)\n"
 	"  -i, --initrd PATH       initial ramdisk, loaded high in low memory\n"
+	"                          (Multiboot: passed as module 0)\n"
 	"  -c, --cmdline STRING    kernel command line (default: \"console=ttyS0\")\n"
 	"  -m, --mem SIZE          guest RAM, e.g. 512M, 4G (default 512M)\n"
 	"  -n, --cpus N            number of vCPUs (default 1)\n"
@@ -47,6 +50,9 @@ static const char run_help[] =
 	"      --no-acpi           do not build ACPI tables (MP table only)\n"
 	"      --console MODE      stdio (default) or none\n"
 	"      --stats             print exit statistics to stderr when the VM stops\n"
+	"      --debug-exit[=PORT] a port (default 0xf4) where a guest write of V\n"
+	"                          ends petrel with status (V << 1) | 1, like QEMU's\n"
+	"                          isa-debug-exit\n"
 	"  -h, --help              this text\n"
 	"\n"
 	"console: COM1 (ttyS0) is connected to stdin/stdout; when stdin is a\n"
@@ -136,6 +142,7 @@ enum {
 	OPT_NO_ACPI,
 	OPT_CONSOLE,
 	OPT_STATS,
+	OPT_DEBUG_EXIT,
 };
 
 static int parse_run(int argc, char **argv, struct cli *out, char *err,
@@ -152,6 +159,7 @@ static int parse_run(int argc, char **argv, struct cli *out, char *err,
 		{ "no-acpi", no_argument, NULL, OPT_NO_ACPI },
 		{ "console", required_argument, NULL, OPT_CONSOLE },
 		{ "stats", no_argument, NULL, OPT_STATS },
+		{ "debug-exit", optional_argument, NULL, OPT_DEBUG_EXIT },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -192,6 +200,19 @@ static int parse_run(int argc, char **argv, struct cli *out, char *err,
 		case OPT_GUEST_DECOMPRESS: cfg->guest_decompress = true; break;
 		case OPT_NO_ACPI: cfg->no_acpi = true; break;
 		case OPT_STATS: cfg->stats = true; break;
+		case OPT_DEBUG_EXIT: {
+			unsigned long port = DEBUG_EXIT_DEFAULT_PORT;
+			if (optarg) {
+				errno = 0;
+				port = strtoul(optarg, &end, 0);
+				if (errno || *end || !*optarg || port == 0 || port > 0xffff) {
+					snprintf(err, errlen, "--debug-exit: \"%s\" is not an I/O port (1-0xffff)", optarg);
+					return -EINVAL;
+				}
+			}
+			cfg->debug_exit_port = (uint16_t)port;
+			break;
+		}
 		case OPT_CONSOLE:
 			if (!strcmp(optarg, "stdio"))
 				cfg->console = CONSOLE_STDIO;

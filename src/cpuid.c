@@ -60,6 +60,7 @@ static const struct feature {
 	{ "rdpid", 7, 0, ECX, 22 },	{ "fsrm", 7, 0, EDX, 4 },
 	{ "md_clear", 7, 0, EDX, 10 },	{ "serialize", 7, 0, EDX, 14 },
 	{ "arch_capabilities", 7, 0, EDX, 29 },
+	{ "arat", 6, 0, EAX, 2 },
 	{ "xsaveopt", 0xd, 1, EAX, 0 },	{ "xsavec", 0xd, 1, EAX, 1 },
 	{ "xgetbv1", 0xd, 1, EAX, 2 },	{ "xsaves", 0xd, 1, EAX, 3 },
 	{ "lahf_lm", 0x80000001, 0, ECX, 0 },	{ "svm", 0x80000001, 0, ECX, 2 },

@@ -118,11 +118,37 @@ static int stop_with_dump(struct vcpu *v, int status, const char *why)
 	return 1;
 }
 
+int vcpu_complete_io(struct vcpu *v)
+{
+	int r;
+
+	__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+	r = ioctl(v->fd, KVM_RUN, 0);
+	/*
+	 * Safe to clear even if a stop raced with us: the stop flag was set
+	 * before immediate_exit, and the loop checks it before KVM_RUN.
+	 */
+	__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+	if (r < 0 && errno != EINTR)
+		return -errno;
+	return 0;
+}
+
 int vcpu_handle_exit(struct vcpu *v)
 {
 	struct kvm_run *run = v->run;
 	char why[128];
 
+	if (v->vm->exit_hook) {
+		switch (v->vm->exit_hook(v, v->vm->exit_hook_opaque)) {
+		case EXIT_HOOK_HANDLED:
+			return 0;
+		case EXIT_HOOK_STOP:
+			return 1;
+		case EXIT_HOOK_PASS:
+			break;
+		}
+	}
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO:
 		v->stats[STAT_IO]++;

@@ -48,7 +48,7 @@ static int register_memory(struct vm *vm)
 	return 0;
 }
 
-int vm_create(struct vm *vm, const struct vm_config *cfg)
+int vm_create_machine(struct vm *vm, const struct vm_config *cfg)
 {
 	int max_vcpus, err;
 
@@ -106,20 +106,34 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	if ((err = cpuid_init(vm)) < 0)
 		return err;
 
-	if ((err = vm_devices_create(vm)) < 0)
-		return err;
+	return vm_devices_create(vm);
+}
 
-	if ((err = linux_boot_load(vm)) < 0)
-		return err;
+int vm_create_vcpus(struct vm *vm)
+{
+	int err;
 
-	vm->vcpus = calloc(cfg->ncpus, sizeof(*vm->vcpus));
+	vm->vcpus = calloc(vm->cfg->ncpus, sizeof(*vm->vcpus));
 	if (!vm->vcpus)
 		return -ENOMEM;
-	for (unsigned i = 0; i < cfg->ncpus; i++) {
+	for (unsigned i = 0; i < vm->cfg->ncpus; i++) {
 		if ((err = vcpu_create(vm, &vm->vcpus[i], i)) < 0)
 			return err;
 		vm->nr_vcpus++;
 	}
+	return 0;
+}
+
+int vm_create(struct vm *vm, const struct vm_config *cfg)
+{
+	int err;
+
+	if ((err = vm_create_machine(vm, cfg)) < 0)
+		return err;
+	if ((err = kernel_load(vm)) < 0)
+		return err;
+	if ((err = vm_create_vcpus(vm)) < 0)
+		return err;
 	return vcpu_setup_boot_regs(&vm->vcpus[0]);
 }
 

@@ -11,6 +11,8 @@
 
 #include "petrel/acpi_pm.h"
 #include "petrel/console.h"
+#include "petrel/debug_exit.h"
+#include "petrel/exitcode.h"
 #include "petrel/i8042.h"
 #include "petrel/layout.h"
 #include "petrel/legacy.h"
@@ -31,6 +33,7 @@ struct vm_devices {
 	struct legacy_cf9 cf9;
 	struct acpi_pm pm;
 	struct console console;
+	struct debug_exit debug_exit;
 	bool com1_up, i8042_up, rtc_up, pci_up, console_up;
 	uint8_t last_post; /* last POST code: readable back, shown in stats */
 };
@@ -52,6 +55,12 @@ static void post_write(void *opaque, uint64_t off, uint64_t v, unsigned size)
 }
 
 static const struct bus_dev_ops post_ops = { post_read, post_write };
+
+static void guest_exit(void *opaque, int status)
+{
+	vm_request_stop(opaque, status, "guest wrote to the debug-exit port (status %d)",
+			status);
+}
 
 static size_t com1_deliver(void *opaque, const uint8_t *buf, size_t len)
 {
@@ -135,6 +144,13 @@ int vm_devices_create(struct vm *vm)
 	if ((err = add_pio(vm, PORT_POST, 1, &post_ops, d, "post")) < 0 ||
 	    (err = add_pio(vm, PORT_IO_DELAY, 1, &post_ops, d, "io-delay")) < 0)
 		return err;
+
+	if (vm->cfg->debug_exit_port) {
+		d->debug_exit = (struct debug_exit){ guest_exit, vm };
+		if ((err = add_pio(vm, vm->cfg->debug_exit_port, 1, &debug_exit_ops,
+				   &d->debug_exit, "debug-exit")) < 0)
+			return err;
+	}
 
 	if ((err = console_start(&d->console)) < 0) {
 		pt_err("console thread: %s", strerror(-err));

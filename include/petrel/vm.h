@@ -61,6 +61,18 @@ struct vm_stop {
 
 struct vm_devices; /* private to vm_devices.c */
 
+/*
+ * An optional hook that sees every exit before petrel's own dispatch: the
+ * guest test kit uses it for its ucall port, and it is where a debugger stub
+ * hooks in. It runs on the vCPU's thread.
+ */
+enum exit_hook_result {
+	EXIT_HOOK_PASS,    /* not mine: dispatch as usual */
+	EXIT_HOOK_HANDLED, /* handled: re-enter the guest */
+	EXIT_HOOK_STOP,    /* handled, and this vCPU must stop (vm_request_stop called) */
+};
+typedef enum exit_hook_result (*vm_exit_hook)(struct vcpu *v, void *opaque);
+
 struct vm {
 	const struct vm_config *cfg;
 	int kvm_fd;
@@ -78,6 +90,8 @@ struct vm {
 	struct console *console;
 	struct vm_stop stop;
 	int kick_signal;   /* real-time signal that knocks a vCPU out of KVM_RUN */
+	vm_exit_hook exit_hook;
+	void *exit_hook_opaque;
 	/* boot state of the BSP, set by the kernel loader */
 	uint64_t entry;
 	uint64_t boot_params;
@@ -87,6 +101,13 @@ struct vm {
 };
 
 int vm_create(struct vm *vm, const struct vm_config *cfg);
+/*
+ * The stages of vm_create, for callers that load their own guest (the guest
+ * test kit, benchmarks): the machine (KVM, RAM, irqchip, CPUID, devices),
+ * then cfg->ncpus vCPUs. The BSP's registers are the caller's to set.
+ */
+int vm_create_machine(struct vm *vm, const struct vm_config *cfg);
+int vm_create_vcpus(struct vm *vm);
 int vm_run(struct vm *vm);
 void vm_destroy(struct vm *vm);
 
@@ -111,6 +132,11 @@ int vcpu_start(struct vcpu *v);
 int vcpu_handle_exit(struct vcpu *v);
 /* Register dump + instruction bytes at RIP, to stderr. */
 void vcpu_dump(struct vcpu *v, const char *why);
+/*
+ * Completes a PIO/MMIO exit inside KVM (KVM_RUN with immediate_exit) so
+ * that the vCPU's registers may be changed from an exit hook. 0 or -errno.
+ */
+int vcpu_complete_io(struct vcpu *v);
 
 /* Sets the BSP's registers for the loaded kernel (boot_x86.c). */
 int vcpu_setup_boot_regs(struct vcpu *v);

@@ -13,7 +13,6 @@
 #include "petrel/util.h"
 #include "petrel/vm.h"
 
-#define KERNEL_MAX_FILE (1024 * MiB)
 /* Where a decompressed vmlinux expects to live (CONFIG_PHYSICAL_START). */
 #define VMLINUX_DEFAULT_START 0x1000000ULL
 
@@ -175,22 +174,15 @@ static int load_initrd(struct vm *vm, const struct kernel_load *kl,
 	return err;
 }
 
-int linux_boot_load(struct vm *vm)
+int linux_boot_load(struct vm *vm, const uint8_t *img, size_t len)
 {
 	const struct vm_config *cfg = vm->cfg;
 	struct kernel_load kl = { 0 };
 	struct bootparams_cfg bc = { 0 };
 	struct boot_params *bp;
 	size_t cmdline_len = strlen(cfg->cmdline);
-	uint8_t *img;
-	size_t len;
 	int err;
 
-	err = read_file(cfg->kernel, &img, &len, KERNEL_MAX_FILE);
-	if (err < 0) {
-		pt_err("--kernel %s: %s", cfg->kernel, strerror(-err));
-		return err;
-	}
 	err = load_kernel(vm, img, len, &kl);
 	if (err < 0)
 		goto out;
@@ -236,6 +228,5 @@ int linux_boot_load(struct vm *vm)
 	vm->boot_params = BOOT_PARAMS_ADDR;
 	vm->entry_64bit = true;
 out:
-	free(img);
 	return err;
 }
