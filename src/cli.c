@@ -53,6 +53,11 @@ static const char run_help[] =
 	"      --debug-exit[=PORT] a port (default 0xf4) where a guest write of V\n"
 	"                          ends petrel with status (V << 1) | 1, like QEMU's\n"
 	"                          isa-debug-exit\n"
+	"      --emulation-assist  for nested KVM hosts whose KVM emulates guest\n"
+	"                          kernel code: when KVM cannot emulate a software\n"
+	"                          interrupt (int3, int n, into, int1) at CPL0,\n"
+	"                          petrel delivers it itself (counted in --stats).\n"
+	"                          Off by default; real VMX/SVM hosts never need it\n"
 	"  -h, --help              this text\n"
 	"\n"
 	"console: COM1 (ttyS0) is connected to stdin/stdout; when stdin is a\n"
@@ -143,6 +148,7 @@ enum {
 	OPT_CONSOLE,
 	OPT_STATS,
 	OPT_DEBUG_EXIT,
+	OPT_EMULATION_ASSIST,
 };
 
 static int parse_run(int argc, char **argv, struct cli *out, char *err,
@@ -160,6 +166,7 @@ static int parse_run(int argc, char **argv, struct cli *out, char *err,
 		{ "console", required_argument, NULL, OPT_CONSOLE },
 		{ "stats", no_argument, NULL, OPT_STATS },
 		{ "debug-exit", optional_argument, NULL, OPT_DEBUG_EXIT },
+		{ "emulation-assist", no_argument, NULL, OPT_EMULATION_ASSIST },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -200,6 +207,7 @@ static int parse_run(int argc, char **argv, struct cli *out, char *err,
 		case OPT_GUEST_DECOMPRESS: cfg->guest_decompress = true; break;
 		case OPT_NO_ACPI: cfg->no_acpi = true; break;
 		case OPT_STATS: cfg->stats = true; break;
+		case OPT_EMULATION_ASSIST: cfg->emulation_assist = true; break;
 		case OPT_DEBUG_EXIT: {
 			unsigned long port = DEBUG_EXIT_DEFAULT_PORT;
 			if (optarg) {

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "petrel/cpuid.h"
+#include "petrel/emul_assist.h"
 #include "petrel/exitcode.h"
 #include "petrel/kvm.h"
 #include "petrel/util.h"
@@ -160,6 +161,18 @@ int vcpu_handle_exit(struct vcpu *v)
 		/* KVM reports a triple fault this way */
 		return stop_with_dump(v, EXIT_GUEST_CRASH, "triple fault (KVM_EXIT_SHUTDOWN)");
 	case KVM_EXIT_INTERNAL_ERROR:
+		if (v->vm->cfg->emulation_assist &&
+		    run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION) {
+			int r = emul_assist(v);
+			if (r > 0)
+				return 0;
+			if (r < 0) {
+				vm_request_stop(v->vm, EXIT_VMM_ERROR,
+						"vcpu%u: emulation assist failed: %s", v->id,
+						strerror(-r));
+				return 1;
+			}
+		}
 		snprintf(why, sizeof(why), "KVM internal error, suberror %u%s",
 			 run->internal.suberror,
 			 run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION

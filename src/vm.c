@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "petrel/cpuid.h"
+#include "petrel/emul_assist.h"
 #include "petrel/exitcode.h"
 #include "petrel/irqchip_kvm.h"
 #include "petrel/kvm.h"
@@ -184,6 +185,14 @@ static void print_stats(struct vm *vm)
 			n += snprintf(line + n, sizeof(line) - n, " %s=%llu", names[s],
 				      (unsigned long long)vm->vcpus[i].stats[s]);
 		pt_info("%s", line);
+		if (vm->cfg->emulation_assist) {
+			const uint64_t *a = vm->vcpus[i].assists;
+			pt_info("stats: vcpu%u emulation assists %llu: int3=%llu int=%llu "
+				"into=%llu int1=%llu", i,
+				(unsigned long long)(a[0] + a[1] + a[2] + a[3]),
+				(unsigned long long)a[SWINT_INT3], (unsigned long long)a[SWINT_INTN],
+				(unsigned long long)a[SWINT_INTO], (unsigned long long)a[SWINT_INT1]);
+		}
 	}
 	pt_info("stats: unclaimed pio reads=%llu writes=%llu, mmio reads=%llu writes=%llu",
 		(unsigned long long)atomic_load(&vm->pio.unclaimed_reads),

@@ -63,9 +63,11 @@ tier_guest() {
 }
 
 tier_boot() {
-	echo "== boot test (Debian kernel under petrel)"
+	echo "== boot test (Debian kernel under petrel, decompressed on the host)"
 	make -s -j"$jobs" all >/dev/null || { record "build" 1; return; }
-	tests/boot/boot_test.sh; record "boot" $?
+	tests/boot/boot_test.sh host; record "boot-host" $?
+	echo "== boot test (Debian kernel, its own decompressor in the guest)"
+	tests/boot/boot_test.sh guest; record "boot-guest" $?
 }
 
 tier_deep() {

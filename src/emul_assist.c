@@ -1,0 +1,129 @@
+#include <errno.h>
+#include <string.h>
+
+#include "petrel/emul_assist.h"
+#include "petrel/kvm.h"
+#include "petrel/vcpu_mem.h"
+#include "petrel/vm.h"
+
+#define RFLAGS_OF (1ULL << 11)
+#define MAX_INSN 15 /* the architectural limit */
+
+static const char *const swint_names[SWINT_NR] = { "int3", "int", "into", "int1" };
+
+const char *swint_name(enum swint_kind k)
+{
+	return k < SWINT_NR ? swint_names[k] : "?";
+}
+
+static int is_legacy_prefix(uint8_t b)
+{
+	switch (b) {
+	case 0x66: case 0x67: case 0xf2: case 0xf3:
+	case 0x2e: case 0x36: case 0x3e: case 0x26: case 0x64: case 0x65:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int swint_decode(const uint8_t *insn, size_t n, int mode, struct swint *out)
+{
+	size_t i = 0;
+
+	n = n < MAX_INSN ? n : MAX_INSN;
+	while (i < n && is_legacy_prefix(insn[i]))
+		i++;
+	/* a REX prefix only exists in 64-bit mode and must come last */
+	if (mode == 64 && i < n && (insn[i] & 0xf0) == 0x40)
+		i++;
+	if (i >= n)
+		return n == MAX_INSN ? -ENOENT : -ENODATA;
+	switch (insn[i]) {
+	case 0xcc:
+		*out = (struct swint){ SWINT_INT3, 3, (unsigned)i + 1 };
+		return 0;
+	case 0xf1:
+		*out = (struct swint){ SWINT_INT1, 1, (unsigned)i + 1 };
+		return 0;
+	case 0xce:
+		if (mode == 64)
+			return -ENOENT; /* INTO is #UD in 64-bit mode */
+		*out = (struct swint){ SWINT_INTO, 4, (unsigned)i + 1 };
+		return 0;
+	case 0xcd:
+		if (i + 1 >= n)
+			return n == MAX_INSN ? -ENOENT : -ENODATA;
+		*out = (struct swint){ SWINT_INTN, insn[i + 1], (unsigned)i + 2 };
+		return 0;
+	default:
+		return -ENOENT; /* includes LOCK (F0): #UD with these opcodes */
+	}
+}
+
+int emul_assist(struct vcpu *v)
+{
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	struct kvm_vcpu_events ev;
+	uint8_t insn[MAX_INSN];
+	struct swint si;
+	uint64_t rip_mask = ~0ULL;
+	int mode, n, err;
+
+	if ((err = kvm_ioctl(v->fd, KVM_GET_REGS, &regs)) < 0 ||
+	    (err = kvm_ioctl(v->fd, KVM_GET_SREGS, &sregs)) < 0 ||
+	    (err = kvm_ioctl(v->fd, KVM_GET_VCPU_EVENTS, &ev)) < 0)
+		return err;
+	/*
+	 * Only at CPL0: there the gate's DPL cannot refuse the software
+	 * interrupt, so delivering it like an event is architecturally exact.
+	 * Also refuse while another event is already in flight.
+	 */
+	if ((sregs.cs.selector & 3) || sregs.cs.dpl != 0 || ev.exception.injected ||
+	    ev.exception.pending || ev.interrupt.injected || ev.nmi.injected)
+		return 0;
+	if (sregs.cs.l)
+		mode = 64;
+	else if (sregs.cs.db)
+		mode = 32, rip_mask = 0xffffffffULL;
+	else
+		mode = 16, rip_mask = 0xffffULL;
+
+	n = vcpu_read_virt(v, sregs.cs.base + (regs.rip & rip_mask), insn, sizeof(insn));
+	if (swint_decode(insn, (size_t)n, mode, &si) < 0)
+		return 0;
+
+	/* the handler must return to the instruction after, as hardware does */
+	regs.rip = (regs.rip + si.len) & rip_mask;
+	memset(&ev, 0, sizeof(ev));
+	switch (si.kind) {
+	case SWINT_INTO:
+		if (!(regs.rflags & RFLAGS_OF))
+			break; /* no overflow: INTO does nothing */
+		/* fall through */
+	case SWINT_INT3:
+	case SWINT_INT1:
+		ev.exception.injected = 1;
+		ev.exception.nr = si.vector;
+		break;
+	case SWINT_INTN:
+		/*
+		 * KVM takes only vectors 0-31 as exceptions; at CPL0 an
+		 * interrupt injection through the same IDT gate is equivalent
+		 * (no error code, the pushed RIP is the next instruction).
+		 */
+		ev.interrupt.injected = 1;
+		ev.interrupt.nr = si.vector;
+		break;
+	case SWINT_NR:
+		return 0;
+	}
+	if ((err = kvm_ioctl(v->fd, KVM_SET_REGS, &regs)) < 0)
+		return err;
+	if ((ev.exception.injected || ev.interrupt.injected) &&
+	    (err = kvm_ioctl(v->fd, KVM_SET_VCPU_EVENTS, &ev)) < 0)
+		return err;
+	v->assists[si.kind]++;
+	return 1;
+}
