@@ -1,4 +1,6 @@
+#include <cpuid.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "petrel/emul_assist.h"
@@ -9,7 +11,11 @@
 #define RFLAGS_OF (1ULL << 11)
 #define MAX_INSN 15 /* the architectural limit */
 
-static const char *const swint_names[SWINT_NR] = { "int3", "int", "into", "int1" };
+#define RFLAGS_AC (1ULL << 18)
+
+static const char *const swint_names[SWINT_NR] = {
+	"int3", "int", "into", "int1", "clac", "stac",
+};
 
 const char *swint_name(enum swint_kind k)
 {
@@ -32,6 +38,12 @@ int swint_decode(const uint8_t *insn, size_t n, int mode, struct swint *out)
 	size_t i = 0;
 
 	n = n < MAX_INSN ? n : MAX_INSN;
+	/* CLAC/STAC take no prefixes ("NP"): with one they are not CLAC/STAC */
+	if (n >= 3 && insn[0] == 0x0f && insn[1] == 0x01 &&
+	    (insn[2] == 0xca || insn[2] == 0xcb)) {
+		*out = (struct swint){ insn[2] == 0xca ? SWINT_CLAC : SWINT_STAC, 0, 3 };
+		return 0;
+	}
 	while (i < n && is_legacy_prefix(insn[i]))
 		i++;
 	/* a REX prefix only exists in 64-bit mode and must come last */
@@ -59,6 +71,14 @@ int swint_decode(const uint8_t *insn, size_t n, int mode, struct swint *out)
 	default:
 		return -ENOENT; /* includes LOCK (F0): #UD with these opcodes */
 	}
+}
+
+/* CLAC/STAC #UD on a CPU without SMAP; the assist does what the host CPU does. */
+static bool host_has_smap(void)
+{
+	unsigned a, b, c, d;
+
+	return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b >> 20 & 1);
 }
 
 int emul_assist(struct vcpu *v)
@@ -106,6 +126,15 @@ int emul_assist(struct vcpu *v)
 	case SWINT_INT1:
 		ev.exception.injected = 1;
 		ev.exception.nr = si.vector;
+		break;
+	case SWINT_CLAC:
+	case SWINT_STAC:
+		if (!host_has_smap())
+			return 0;
+		if (si.kind == SWINT_CLAC)
+			regs.rflags &= ~RFLAGS_AC;
+		else
+			regs.rflags |= RFLAGS_AC;
 		break;
 	case SWINT_INTN:
 		/*

@@ -187,11 +187,15 @@ static void print_stats(struct vm *vm)
 		pt_info("%s", line);
 		if (vm->cfg->emulation_assist) {
 			const uint64_t *a = vm->vcpus[i].assists;
-			pt_info("stats: vcpu%u emulation assists %llu: int3=%llu int=%llu "
-				"into=%llu int1=%llu", i,
-				(unsigned long long)(a[0] + a[1] + a[2] + a[3]),
-				(unsigned long long)a[SWINT_INT3], (unsigned long long)a[SWINT_INTN],
-				(unsigned long long)a[SWINT_INTO], (unsigned long long)a[SWINT_INT1]);
+			char kinds[160] = "";
+			uint64_t total = 0;
+			for (int k = 0, n = 0; k < SWINT_NR; k++) {
+				total += a[k];
+				n += snprintf(kinds + n, sizeof(kinds) - n, " %s=%llu",
+					      swint_name(k), (unsigned long long)a[k]);
+			}
+			pt_info("stats: vcpu%u emulation assists %llu:%s", i,
+				(unsigned long long)total, kinds);
 		}
 	}
 	pt_info("stats: unclaimed pio reads=%llu writes=%llu, mmio reads=%llu writes=%llu",

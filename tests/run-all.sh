@@ -2,13 +2,14 @@
 # Runs petrel's test tiers and prints one closing line "N passed, N failed".
 #   tests/run-all.sh            every tier
 #   tests/run-all.sh unit       unit tests (normal build and ASan+UBSan build)
+#   tests/run-all.sh cli        petrel as a user runs it: errors, signals, console
 #   tests/run-all.sh guest      tiny C guests under petrel (needs /dev/kvm)
 #   tests/run-all.sh boot       Debian's kernel booted by petrel (slow)
 #   tests/run-all.sh deep       the deep boot test (see README)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 tiers=("$@")
-[ ${#tiers[@]} -eq 0 ] && tiers=(unit guest boot)
+[ ${#tiers[@]} -eq 0 ] && tiers=(unit cli guest boot)
 jobs=$(nproc 2>/dev/null || echo 2)
 pass=0
 fail=0
@@ -52,14 +53,30 @@ tier_unit() {
 tier_guest() {
 	echo "== guest tests (tiny C guests under petrel)"
 	if [ -x tests/guest/run.sh ]; then
-		tests/guest/run.sh; local rc=$?
-		# the guest runner prints "GUEST-RESULT pass fail"
-		local line; line=$(tail -n1 build/test-logs/guest-result 2>/dev/null || echo "0 1")
-		pass=$((pass + ${line% *})); fail=$((fail + ${line#* }))
-		[ $rc -eq 0 ] || failed_names+=("guest")
+		run_counted guest tests/guest/run.sh
 	else
 		echo "  (no guest tests yet)"
 	fi
+}
+
+# a script tier that writes "<pass> <fail>" to build/test-logs/NAME-result
+run_counted() { # name script
+	local name=$1 script=$2 rc line
+	rm -f "build/test-logs/$name-result"
+	"$script"; rc=$?
+	line=$(tail -n1 "build/test-logs/$name-result" 2>/dev/null || echo "0 1")
+	pass=$((pass + ${line% *})); fail=$((fail + ${line#* }))
+	if [ $rc -ne 0 ]; then
+		failed_names+=("$name")
+		# a script that failed without counting a failure still fails the run
+		[ "${line#* }" -eq 0 ] && fail=$((fail + 1))
+	fi
+}
+
+tier_cli() {
+	echo "== cli tests (petrel as a user runs it)"
+	make -s -j"$jobs" all >/dev/null || { record "build" 1; return; }
+	run_counted cli tests/cli/cli_test.sh
 }
 
 tier_boot() {
@@ -81,7 +98,7 @@ tier_deep() {
 
 for t in "${tiers[@]}"; do
 	case $t in
-	unit|guest|boot|deep) "tier_$t" ;;
+	unit|cli|guest|boot|deep) "tier_$t" ;;
 	*) echo "unknown tier $t" >&2; exit 2 ;;
 	esac
 done

@@ -6,7 +6,11 @@
  * meets is the int3 of its own self-test. For software exceptions and
  * interrupts the architectural effect is simple and petrel can deliver it
  * faithfully: advance RIP past the instruction and inject the vector with
- * KVM_SET_VCPU_EVENTS, so the guest's own handler runs.
+ * KVM_SET_VCPU_EVENTS, so the guest's own handler runs. The same holds for
+ * CLAC and STAC (SMAP's "clear/set RFLAGS.AC"), which the emulator lacks
+ * too and which the kernel's entry code runs before it can patch them out:
+ * under VMX/SVM the CPU runs them natively, so petrel does what the host
+ * CPU would, and only when the host CPU has SMAP.
  *
  * Off by default (--emulation-assist). Real hosts with VMX/SVM never take
  * this path. Anything the assist cannot deliver faithfully still stops the
@@ -23,6 +27,8 @@ enum swint_kind {
 	SWINT_INTN,  /* CD ib: software interrupt, vector ib */
 	SWINT_INTO,  /* CE: #OF (vector 4) if RFLAGS.OF, else nothing */
 	SWINT_INT1,  /* F1: ICEBP, #DB (vector 1) */
+	SWINT_CLAC,  /* 0F 01 CA: RFLAGS.AC = 0 */
+	SWINT_STAC,  /* 0F 01 CB: RFLAGS.AC = 1 */
 	SWINT_NR,
 };
 
@@ -33,7 +39,7 @@ struct swint {
 };
 
 /*
- * Decodes a software-interrupt instruction from the bytes at RIP.
+ * Decodes an instruction the assist handles from the bytes at RIP.
  * mode is 16, 32 or 64 (the code segment's size). 0 on success; -ENOENT
  * if the bytes are something else (or invalid in that mode, like INTO in
  * 64-bit mode or a LOCK prefix), -ENODATA if they are cut short.

@@ -48,7 +48,7 @@ struct vcpu {
 	bool thread_started;
 	atomic_bool in_guest_loop;
 	uint64_t stats[STAT_NR]; /* written only by this vCPU's thread */
-	uint64_t assists[4];     /* emulation assists by kind (enum swint_kind) */
+	uint64_t assists[6];     /* emulation assists by kind (enum swint_kind) */
 };
 
 /* Why the VM stopped: set once, by whoever stops it first. */

@@ -31,7 +31,8 @@ static int load_elf(struct vm *vm, const char *what, const uint8_t *img,
 	int err = elf_load(&vm->mem, img, len, info, &why);
 
 	if (err < 0) {
-		pt_err("%s: cannot load: %s", what, why);
+		pt_err("%s: cannot load: %s%s", what, why,
+		       err == -ENOSPC ? "; give the VM more --mem" : "");
 		return err;
 	}
 	if (info->elf_class != ELFCLASS64 || info->machine != EM_X86_64) {

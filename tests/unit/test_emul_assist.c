@@ -48,6 +48,22 @@ static void prefixes_count_in_length(void **state)
 	assert_int_equal(DECODE(32, 0x48, 0xcc), -ENOENT);
 }
 
+static void clac_stac(void **state)
+{
+	struct swint si;
+	(void)state;
+
+	assert_int_equal(DECODE(64, 0x0f, 0x01, 0xca, 0xfc), 0);
+	assert_int_equal(si.kind, SWINT_CLAC);
+	assert_int_equal(si.len, 3);
+	assert_int_equal(DECODE(64, 0x0f, 0x01, 0xcb), 0);
+	assert_int_equal(si.kind, SWINT_STAC);
+	/* with a prefix it is another instruction (or #UD): not ours */
+	assert_int_equal(DECODE(64, 0x66, 0x0f, 0x01, 0xca), -ENOENT);
+	assert_int_equal(DECODE(64, 0x0f, 0x01, 0xc8), -ENOENT); /* monitor */
+	assert_string_equal(swint_name(SWINT_CLAC), "clac");
+}
+
 static void refused(void **state)
 {
 	struct swint si;
@@ -72,6 +88,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(plain_forms),
 		cmocka_unit_test(prefixes_count_in_length),
+		cmocka_unit_test(clac_stac),
 		cmocka_unit_test(refused),
 	};
 	return cmocka_run_group_tests_name("emul_assist", tests, NULL, NULL);
