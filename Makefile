@@ -30,7 +30,7 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:%.c=$(BUILD)/%)
 UNIT_HELPERS := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
 
-.PHONY: all deps run test test-unit test-guest test-boot test-deep bench clean kernel initrd
+.PHONY: all deps run test test-unit test-cli test-guest test-boot test-deep bench clean kernel initrd
 all: $(BUILD)/petrel
 
 $(BUILD)/%.o: %.c
@@ -87,6 +87,8 @@ test: deps
 
 test-unit:
 	@tests/run-all.sh unit
+test-cli:
+	@tests/run-all.sh cli
 test-guest:
 	@tests/run-all.sh guest
 test-boot:
@@ -101,3 +103,109 @@ clean:
 	rm -rf build build-san
 
 -include $(LIB_OBJ:.o=.d) $(BUILD)/src/main.d
+
+# --- bench ---
+# Benchmark programs (bench/, see docs/performance.md), built into
+# $(BUILD)/bench/ by `make bench` before bench/run.sh runs them. The two
+# Multiboot guests are ELF32 so that QEMU's -kernel accepts them too.
+BENCH_DIR   := $(BUILD)/bench
+BENCH_FLAGS := -Iinclude -D_GNU_SOURCE $(CFLAGS)
+BENCH_CPL3  := bench/cpl3.c bench/guest_cpl3.S
+BENCH_BINS  := $(BENCH_DIR)/raw_kvm $(BENCH_DIR)/exit_petrel $(BENCH_DIR)/spawn \
+	       $(BENCH_DIR)/mb_exit.elf $(BENCH_DIR)/mb_hold.elf
+.PHONY: bench-bins
+bench-bins: $(BENCH_BINS)
+bench: bench-bins
+
+$(BENCH_DIR)/raw_kvm: bench/raw_kvm.c $(BENCH_CPL3) bench/cpl3.h
+	@mkdir -p $(dir $@)
+	@echo "  BENCH   $@"
+	@$(CC) $(BENCH_FLAGS) $(LDFLAGS) -o $@ bench/raw_kvm.c $(BENCH_CPL3)
+$(BENCH_DIR)/exit_petrel: bench/exit_petrel.c $(BENCH_CPL3) bench/cpl3.h $(BUILD)/libpetrel.a
+	@mkdir -p $(dir $@)
+	@echo "  BENCH   $@"
+	@$(CC) $(BENCH_FLAGS) $(LDFLAGS) -o $@ bench/exit_petrel.c $(BENCH_CPL3) \
+		$(BUILD)/libpetrel.a $(LDLIBS)
+$(BENCH_DIR)/spawn: bench/spawn.c
+	@mkdir -p $(dir $@)
+	@echo "  BENCH   $@"
+	@$(CC) $(BENCH_FLAGS) $(LDFLAGS) -o $@ $<
+$(BENCH_DIR)/mb_%.o: bench/guest/multiboot.S
+	@mkdir -p $(dir $@)
+	@$(CC) -m32 $(if $(filter hold,$*),-DHOLD) -c -o $@ $<
+# -N: no page-aligned ELF headers in a LOAD segment below the kernel
+$(BENCH_DIR)/mb_%.elf: $(BENCH_DIR)/mb_%.o
+	@echo "  GUEST   $@"
+	@$(LD) -m elf_i386 -N -nostdlib -static --build-id=none --no-warn-rwx-segments \
+		-Ttext=0x100000 -e _start -o $@ $<
+# --- end bench ---
+
+# --- guest kit (tests/guest) ---
+# Each tests/guest/test_*.c is built twice: its guest half (-DGUEST,
+# freestanding, linked with the kit's guest runtime at the addresses in
+# tests/guest/kit/kit_abi.h) and its host half, which embeds the guest ELF
+# (tests/guest/kit/embed.S) and links libpetrel.a. test_multiboot*.c guests
+# are 32-bit Multiboot kernels run by the petrel binary (and QEMU) instead.
+# tests/guest/guests/*.c are guests without a test of their own (bench/).
+GK_DIR := tests/guest
+GK_OUT := $(BUILD)/tests/guest
+GK_GUEST_CFLAGS := -O2 -g -std=gnu11 -Wall -Wextra -Werror -DGUEST -I$(GK_DIR)/kit \
+	-ffreestanding -fno-pic -fno-pie -fno-stack-protector -fno-builtin \
+	-fno-asynchronous-unwind-tables -fcf-protection=none -mno-red-zone \
+	-mgeneral-regs-only
+GK_GUEST_LDFLAGS := -nostdlib -static -no-pie -Wl,--build-id=none \
+	-Wl,-z,max-page-size=4096 -Wl,--no-warn-rwx-segments
+GK_ALL_SRC := $(sort $(wildcard $(GK_DIR)/test_*.c))
+GK_MB_SRC := $(filter $(GK_DIR)/test_multiboot%,$(GK_ALL_SRC))
+GK_64_SRC := $(filter-out $(GK_MB_SRC),$(GK_ALL_SRC))
+GK_BINS := $(GK_ALL_SRC:$(GK_DIR)/%.c=$(GK_OUT)/%)
+GK_EXTRA := $(patsubst $(GK_DIR)/guests/%.c,$(GK_OUT)/guests/%.elf,$(wildcard $(GK_DIR)/guests/*.c))
+GK_RT64 := $(GK_OUT)/kit/guest_entry.o $(GK_OUT)/kit/guest_rt.o
+GK_HDRS := $(wildcard $(GK_DIR)/kit/*.h)
+
+$(GK_OUT)/kit/guest_entry.o: $(GK_DIR)/kit/guest_entry.S $(GK_HDRS)
+	@mkdir -p $(dir $@)
+	@$(CC) $(GK_GUEST_CFLAGS) -c $< -o $@
+$(GK_OUT)/kit/guest_rt.o: $(GK_DIR)/kit/guest_rt.c $(GK_HDRS)
+	@mkdir -p $(dir $@)
+	@$(CC) $(GK_GUEST_CFLAGS) -c $< -o $@
+
+# 64-bit kit guests (a test's guest half, or a standalone guest)
+$(GK_64_SRC:$(GK_DIR)/%.c=$(GK_OUT)/%.guest.elf): $(GK_OUT)/%.guest.elf: \
+		$(GK_DIR)/%.c $(GK_RT64) $(GK_DIR)/kit/guest64.ld $(GK_HDRS) $(wildcard $(GK_DIR)/guests/*.c)
+	@mkdir -p $(dir $@)
+	@echo "  GUEST   $@"
+	@$(CC) $(GK_GUEST_CFLAGS) -c $< -o $(@:.elf=.o)
+	@$(CC) $(GK_GUEST_LDFLAGS) -T $(GK_DIR)/kit/guest64.ld -o $@ $(GK_RT64) $(@:.elf=.o)
+$(GK_OUT)/guests/%.elf: $(GK_DIR)/guests/%.c $(GK_RT64) $(GK_DIR)/kit/guest64.ld $(GK_HDRS)
+	@mkdir -p $(dir $@)
+	@echo "  GUEST   $@"
+	@$(CC) $(GK_GUEST_CFLAGS) -c $< -o $(@:.elf=.o)
+	@$(CC) $(GK_GUEST_LDFLAGS) -T $(GK_DIR)/kit/guest64.ld -o $@ $(GK_RT64) $(@:.elf=.o)
+
+# 32-bit Multiboot guests: no kit runtime, their own entry and link map
+$(GK_MB_SRC:$(GK_DIR)/%.c=$(GK_OUT)/%.guest.elf): $(GK_OUT)/%.guest.elf: \
+		$(GK_DIR)/%.c $(GK_DIR)/kit/mb32.ld
+	@mkdir -p $(dir $@)
+	@echo "  GUEST32 $@"
+	@$(CC) $(GK_GUEST_CFLAGS) -m32 -c $< -o $(@:.elf=.o)
+	@$(CC) -m32 $(GK_GUEST_LDFLAGS) -T $(GK_DIR)/kit/mb32.ld -o $@ $(@:.elf=.o)
+
+$(GK_OUT)/%.embed.o: $(GK_DIR)/kit/embed.S $(GK_OUT)/%.guest.elf
+	@$(CC) -c -DKIT_GUEST_ELF='"$(GK_OUT)/$*.guest.elf"' $< -o $@
+
+$(GK_OUT)/kit/kit.o: $(GK_DIR)/kit/kit.c $(GK_HDRS)
+	@mkdir -p $(dir $@)
+	@$(CC) $(CPPFLAGS) -I$(GK_DIR)/kit $(CFLAGS) -c $< -o $@
+
+$(GK_BINS): $(GK_OUT)/%: $(GK_DIR)/%.c $(GK_OUT)/%.embed.o $(GK_OUT)/kit/kit.o \
+		$(BUILD)/libpetrel.a $(GK_HDRS)
+	@echo "  HOST    $@"
+	@$(CC) $(CPPFLAGS) -I$(GK_DIR)/kit $(CFLAGS) $(LDFLAGS) -o $@ $< \
+		$(GK_OUT)/$*.embed.o $(GK_OUT)/kit/kit.o $(BUILD)/libpetrel.a $(LDLIBS)
+
+guest-bins: $(BUILD)/petrel $(GK_BINS) $(GK_EXTRA)
+.PHONY: guest-bins
+.SECONDARY: $(GK_BINS:%=%.guest.elf) $(GK_BINS:%=%.embed.o)
+-include $(GK_BINS:%=%.d) $(GK_OUT)/kit/kit.d
+# --- end guest kit ---

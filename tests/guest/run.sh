@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Builds and runs every guest test (tests/guest/test_*.c): one line per
+# test, each test's full output in build/test-logs/guest/<test>.log, and the
+# counts as one line "<pass> <fail>" in build/test-logs/guest-result (read by
+# tests/run-all.sh). A test exits 0 (pass), 77 (skip: no usable /dev/kvm;
+# counted as neither) or anything else (fail). Exit status: 0 unless
+# something failed.
+#   tests/guest/run.sh              all tests
+#   tests/guest/run.sh irq smp      only test_irq and test_smp
+#   SAN=1 tests/guest/run.sh        host halves with ASan + UBSan (build-san/)
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+SAN=${SAN:-0}
+build=build
+[ "$SAN" = 1 ] && build=build-san
+logs=build/test-logs
+mkdir -p "$logs/guest"
+result=$logs/guest-result
+echo "0 1" >"$result" # until proven otherwise
+jobs=$(nproc 2>/dev/null || echo 2)
+timeout_s=${GUEST_TEST_TIMEOUT:-90}
+
+if ! make -s -j"$jobs" SAN="$SAN" guest-bins >"$logs/guest/build.log" 2>&1; then
+	echo "  FAIL build (see $logs/guest/build.log)"
+	tail -20 "$logs/guest/build.log" | sed 's/^/    /'
+	exit 1
+fi
+
+names=()
+if [ $# -gt 0 ]; then
+	for n in "$@"; do names+=("test_${n#test_}"); done
+else
+	for src in tests/guest/test_*.c; do names+=("$(basename "$src" .c)"); done
+fi
+
+pass=0 fail=0 skip=0
+start_all=$(date +%s%N)
+for name in "${names[@]}"; do
+	bin=$build/tests/guest/$name
+	log=$logs/guest/$name.log
+	start=$(date +%s%N)
+	# stdin from /dev/null: petrel's console must never see the terminal
+	PETREL=$build/petrel ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} \
+		timeout -s KILL "$timeout_s" "$bin" </dev/null >"$log" 2>&1
+	rc=$?
+	ms=$((($(date +%s%N) - start) / 1000000))
+	case $rc in
+	0)
+		pass=$((pass + 1))
+		printf '  PASS %-22s %6d ms\n' "$name" "$ms"
+		;;
+	77)
+		skip=$((skip + 1))
+		printf '  SKIP %-22s %s\n' "$name" "$(grep -m1 '^SKIP' "$log" | sed 's/^SKIP: //')"
+		;;
+	*)
+		fail=$((fail + 1))
+		printf '  FAIL %-22s %6d ms (exit %d, log %s)\n' "$name" "$ms" "$rc" "$log"
+		grep -E '^(FAIL|guest)' "$log" | head -10 | sed 's/^/    /'
+		;;
+	esac
+done
+total_ms=$((($(date +%s%N) - start_all) / 1000000))
+echo "  guest tests: $pass passed, $fail failed, $skip skipped in $total_ms ms"
+echo "$pass $fail" >"$result"
+[ "$fail" -eq 0 ]
