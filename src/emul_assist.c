@@ -12,9 +12,17 @@
 #define MAX_INSN 15 /* the architectural limit */
 
 #define RFLAGS_AC (1ULL << 18)
+#define CR0_MP (1ULL << 1)
+#define CR0_TS (1ULL << 3)
+#define CR0_NE (1ULL << 5)
+#define FSW_ES (1u << 7) /* x87 error summary: an unmasked exception is pending */
+#define VEC_NM 7
+#define VEC_MF 16
+
+_Static_assert(SWINT_NR <= VCPU_ASSIST_KINDS, "struct vcpu counts every kind");
 
 static const char *const swint_names[SWINT_NR] = {
-	"int3", "int", "into", "int1", "clac", "stac",
+	"int3", "int", "into", "int1", "clac", "stac", "fwait",
 };
 
 const char *swint_name(enum swint_kind k)
@@ -62,6 +70,9 @@ int swint_decode(const uint8_t *insn, size_t n, int mode, struct swint *out)
 		if (mode == 64)
 			return -ENOENT; /* INTO is #UD in 64-bit mode */
 		*out = (struct swint){ SWINT_INTO, 4, (unsigned)i + 1 };
+		return 0;
+	case 0x9b:
+		*out = (struct swint){ SWINT_FWAIT, 0, (unsigned)i + 1 };
 		return 0;
 	case 0xcd:
 		if (i + 1 >= n)
@@ -136,6 +147,25 @@ int emul_assist(struct vcpu *v)
 		else
 			regs.rflags |= RFLAGS_AC;
 		break;
+	case SWINT_FWAIT: {
+		struct kvm_fpu fpu;
+		if ((sregs.cr0 & (CR0_MP | CR0_TS)) == (CR0_MP | CR0_TS)) {
+			regs.rip -= si.len; /* a fault: RIP stays on the FWAIT */
+			ev.exception.injected = 1;
+			ev.exception.nr = VEC_NM;
+			break;
+		}
+		if ((err = kvm_ioctl(v->fd, KVM_GET_FPU, &fpu)) < 0)
+			return err;
+		if (fpu.fsw & FSW_ES) {
+			if (!(sregs.cr0 & CR0_NE))
+				return 0; /* legacy FERR# signalling: not modelled */
+			regs.rip -= si.len;
+			ev.exception.injected = 1;
+			ev.exception.nr = VEC_MF;
+		}
+		break; /* nothing pending: FWAIT is a NOP */
+	}
 	case SWINT_INTN:
 		/*
 		 * KVM takes only vectors 0-31 as exceptions; at CPL0 an

@@ -10,7 +10,8 @@
  * CLAC and STAC (SMAP's "clear/set RFLAGS.AC"), which the emulator lacks
  * too and which the kernel's entry code runs before it can patch them out:
  * under VMX/SVM the CPU runs them natively, so petrel does what the host
- * CPU would, and only when the host CPU has SMAP.
+ * CPU would, and only when the host CPU has SMAP. And for FWAIT, whose
+ * whole effect is a check of CR0 and the x87 status word.
  *
  * Off by default (--emulation-assist). Real hosts with VMX/SVM never take
  * this path. Anything the assist cannot deliver faithfully still stops the
@@ -29,6 +30,7 @@ enum swint_kind {
 	SWINT_INT1,  /* F1: ICEBP, #DB (vector 1) */
 	SWINT_CLAC,  /* 0F 01 CA: RFLAGS.AC = 0 */
 	SWINT_STAC,  /* 0F 01 CB: RFLAGS.AC = 1 */
+	SWINT_FWAIT, /* 9B: #NM if CR0.MP and CR0.TS, #MF if an x87 error is pending */
 	SWINT_NR,
 };
 

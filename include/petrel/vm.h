@@ -39,6 +39,8 @@ enum vcpu_stat {
 	STAT_NR,
 };
 
+#define VCPU_ASSIST_KINDS 8 /* at least SWINT_NR (emul_assist.h) */
+
 struct vcpu {
 	struct vm *vm;
 	unsigned id;
@@ -48,7 +50,7 @@ struct vcpu {
 	bool thread_started;
 	atomic_bool in_guest_loop;
 	uint64_t stats[STAT_NR]; /* written only by this vCPU's thread */
-	uint64_t assists[6];     /* emulation assists by kind (enum swint_kind) */
+	uint64_t assists[VCPU_ASSIST_KINDS]; /* by enum swint_kind */
 };
 
 /* Why the VM stopped: set once, by whoever stops it first. */

@@ -23,6 +23,8 @@
 #include "petrel/memory.h"
 #include "petrel/util.h"
 
+#include "kernel_fixture.h"
+
 struct seg {
 	uint32_t type;
 	uint64_t offset, paddr, filesz, memsz;
@@ -332,33 +334,6 @@ struct vmlinux {
 	uint8_t *elf;
 	size_t len;
 };
-
-/* PETREL_TEST_KERNEL, else .cache/vmlinuz from the cwd or the repo. */
-static uint8_t *read_kernel(size_t *len)
-{
-	const char *env = getenv("PETREL_TEST_KERNEL");
-	char exe[PATH_MAX], path[PATH_MAX + 32];
-	uint8_t *img = NULL;
-	ssize_t n;
-
-	if (env && *env)
-		return read_file(env, &img, len, 256 * MiB) == 0 ? img : NULL;
-	if (read_file(".cache/vmlinuz", &img, len, 256 * MiB) == 0)
-		return img;
-	/* <root>/build/tests/unit/test_x: four levels up is the repo */
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n <= 0)
-		return NULL;
-	exe[n] = 0;
-	for (int i = 0; i < 4; i++) {
-		char *s = strrchr(exe, '/');
-		if (!s)
-			return NULL;
-		*s = 0;
-	}
-	snprintf(path, sizeof(path), "%s/.cache/vmlinuz", exe);
-	return read_file(path, &img, len, 256 * MiB) == 0 ? img : NULL;
-}
 
 static int load_vmlinux(void **state)
 {

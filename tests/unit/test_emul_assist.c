@@ -64,6 +64,20 @@ static void clac_stac(void **state)
 	assert_string_equal(swint_name(SWINT_CLAC), "clac");
 }
 
+static void fwait(void **state)
+{
+	struct swint si;
+	(void)state;
+
+	assert_int_equal(DECODE(64, 0x9b, 0x65, 0x48), 0);
+	assert_int_equal(si.kind, SWINT_FWAIT);
+	assert_int_equal(si.len, 1);
+	assert_string_equal(swint_name(SWINT_FWAIT), "fwait");
+	/* 9B DB E3 is FINIT: the assist sees the FWAIT prefix byte only */
+	assert_int_equal(DECODE(32, 0x9b, 0xdb, 0xe3), 0);
+	assert_int_equal(si.len, 1);
+}
+
 static void refused(void **state)
 {
 	struct swint si;
@@ -89,6 +103,7 @@ int main(void)
 		cmocka_unit_test(plain_forms),
 		cmocka_unit_test(prefixes_count_in_length),
 		cmocka_unit_test(clac_stac),
+		cmocka_unit_test(fwait),
 		cmocka_unit_test(refused),
 	};
 	return cmocka_run_group_tests_name("emul_assist", tests, NULL, NULL);
