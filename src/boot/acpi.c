@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "petrel/acpi.h"
+#include "petrel/aml.h"
 #include "petrel/layout.h"
 #include "petrel/util.h"
 
@@ -156,13 +157,71 @@ _Static_assert(sizeof(struct madt_lapic_nmi) == 6, "MADT LAPIC NMI");
 #define NO_C2_LATENCY 0x0fff
 #define NO_C3_LATENCY 0x0fff
 
-/* Name(_S5_, Package(4){5, 0, 0, 0}): NameOp, NameSeg, PackageOp,
- * PkgLength 7 (itself + NumElements + 5 bytes of elements), NumElements 4,
- * BytePrefix 5, ZeroOp x3. */
-static const uint8_t dsdt_aml[] = {
-	0x08, '_', 'S', '5', '_', 0x12, 0x07, 0x04,
-	0x0a, ACPI_S5_SLP_TYP, 0x00, 0x00, 0x00,
-};
+/*
+ * The DSDT's AML, equivalent to this ASL:
+ *
+ *   Name (_S5, Package (4) { 5, 0, 0, 0 })   // poweroff: SLP_TYP 5
+ *   Scope (\_SB) {
+ *     Device (PCI0) {                          // the PCI host bridge
+ *       Name (_HID, EisaId ("PNP0A03"))
+ *       Name (_UID, 0)
+ *       Name (_CRS, ResourceTemplate () {
+ *         WordBusNumber (0x00 - 0xff)
+ *         IO (Decode16, 0xcf8, 0xcf8, 1, 8)      // config mechanism #1
+ *         WordIO (0x0000 - 0x0cf7)
+ *         WordIO (0x0d00 - 0xffff)
+ *         DWordMemory (0x000a0000 - 0x000bffff)  // legacy VGA window
+ *         DWordMemory (PCI hole - below the IOAPIC)
+ *       })
+ *     }
+ *   }
+ *
+ * Without a PNP0A03 device an ACPI kernel never scans PCI at all.
+ */
+static size_t dsdt_aml(uint8_t *buf, size_t cap)
+{
+	struct aml a;
+	size_t pkg, scope, dev, crs;
+
+	aml_init(&a, buf, cap);
+	aml_name(&a, "_S5_");
+	pkg = aml_package_open(&a, 4);
+	aml_integer(&a, ACPI_S5_SLP_TYP);
+	aml_integer(&a, 0);
+	aml_integer(&a, 0);
+	aml_integer(&a, 0);
+	aml_close(&a, pkg);
+
+	scope = aml_scope_open(&a, "\\_SB_");
+	dev = aml_device_open(&a, "PCI0");
+	aml_name(&a, "_HID");
+	aml_dword(&a, aml_eisaid("PNP0A03"));
+	aml_name(&a, "_UID");
+	aml_integer(&a, 0);
+	aml_name(&a, "_CRS");
+	crs = aml_buffer_open(&a);
+	aml_res_word_bus(&a, 0x00, 0xff);
+	aml_res_io(&a, PORT_PCI_CONFIG, PORT_PCI_CONFIG, 1, 8);
+	aml_res_word_io(&a, 0x0000, PORT_PCI_CONFIG - 1);
+	aml_res_word_io(&a, 0x0d00, 0xffff);
+	aml_res_dword_mem(&a, 0x000a0000, 0x000bffff, true);
+	aml_res_dword_mem(&a, (uint32_t)MEM_32BIT_HOLE_START,
+			  (uint32_t)(IOAPIC_ADDR - 1), false);
+	aml_res_end(&a);
+	aml_buffer_close(&a, crs);
+	aml_close(&a, dev);
+	aml_close(&a, scope);
+	return aml_len(&a);
+}
+
+#define DSDT_AML_MAX 512
+
+static size_t dsdt_aml_len(void)
+{
+	uint8_t scratch[DSDT_AML_MAX];
+
+	return dsdt_aml(scratch, sizeof(scratch));
+}
 
 /* ISA IRQ 0 -> GSI 2, SCI; both overrides; one LINT1 NMI entry. */
 #define MADT_NR_ISO 2
@@ -188,7 +247,7 @@ static struct layout layout_for(unsigned ncpus)
 				  XSDT_ENTRIES * sizeof(uint64_t),
 			  16);
 	l.dsdt = ALIGN_UP(l.fadt + sizeof(struct acpi_fadt), 16);
-	l.madt = ALIGN_UP(l.dsdt + sizeof(struct acpi_header) + sizeof(dsdt_aml),
+	l.madt = ALIGN_UP(l.dsdt + sizeof(struct acpi_header) + dsdt_aml_len(),
 			  16);
 	l.end = l.madt + MADT_FIXED_SIZE +
 		(size_t)ncpus * sizeof(struct madt_lapic);
@@ -298,11 +357,10 @@ static void write_facs(uint8_t *t)
 
 static void write_dsdt(uint8_t *t)
 {
-	const uint32_t len = sizeof(struct acpi_header) + sizeof(dsdt_aml);
+	size_t aml = dsdt_aml(t + sizeof(struct acpi_header), DSDT_AML_MAX);
 
 	/* Revision 2: AML integers are 64-bit. */
-	header(t, "DSDT", len, 2);
-	memcpy(t + sizeof(struct acpi_header), dsdt_aml, sizeof(dsdt_aml));
+	header(t, "DSDT", (uint32_t)(sizeof(struct acpi_header) + aml), 2);
 	seal(t);
 }
 

@@ -130,8 +130,15 @@ static void check(unsigned ncpus)
 	const uint8_t *dsdt = table(&m, le64_get(fadt + 140), "DSDT");
 	static const uint8_t s5[] = { 0x08, 0x5F, 0x53, 0x35, 0x5F, 0x12, 0x07,
 				      0x04, 0x0A, 0x05, 0x00, 0x00, 0x00 };
-	assert_int_equal(le32_get(dsdt + 4), 36 + sizeof(s5));
+	/* 202 bytes: _S5 and the PNP0A03 host bridge; `iasl -d` agrees */
+	assert_int_equal(le32_get(dsdt + 4), 202);
 	assert_memory_equal(dsdt + 36, s5, sizeof(s5));
+	static const uint8_t hid[] = { 0x08, '_', 'H', 'I', 'D', 0x0c,
+				       0x41, 0xd0, 0x0a, 0x03 };
+	assert_non_null(memmem(dsdt, 202, "PCI0", 4));
+	assert_non_null(memmem(dsdt, 202, hid, sizeof(hid)));
+	/* the _CRS ends with an end tag */
+	assert_non_null(memmem(dsdt, 202, "\x79\x00", 2));
 
 	/* MADT */
 	assert_int_equal(le32_get(madt + 36), LAPIC_ADDR);
@@ -229,8 +236,8 @@ static void test_limits(void **s)
 	gpa_t rsdp = 0x1234;
 
 	assert_int_equal(acpi_max_cpus(ACPI_TABLES_SIZE), 254);
-	/* 544 fixed bytes before the MADT, 82 in it, 8 per CPU */
-	assert_int_equal(acpi_size(1), 544 + 82 + 8);
+	/* 688 fixed bytes before the MADT, 82 in it, 8 per CPU */
+	assert_int_equal(acpi_size(1), 688 + 82 + 8);
 	assert_int_equal(acpi_max_cpus(acpi_size(2)), 2);
 	assert_int_equal(acpi_max_cpus(acpi_size(2) - 1), 1);
 	assert_int_equal(acpi_max_cpus(acpi_size(1) - 1), 0);
