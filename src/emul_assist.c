@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "petrel/emul_assist.h"
+#include "petrel/emul_internal.h"
 #include "petrel/kvm.h"
 #include "petrel/vcpu_mem.h"
 #include "petrel/vm.h"
@@ -19,15 +20,15 @@
 #define VEC_NM 7
 #define VEC_MF 16
 
-_Static_assert(SWINT_NR <= VCPU_ASSIST_KINDS, "struct vcpu counts every kind");
+_Static_assert(ASSIST_NR <= VCPU_ASSIST_KINDS, "struct vcpu counts every kind");
 
-static const char *const swint_names[SWINT_NR] = {
-	"int3", "int", "into", "int1", "clac", "stac", "fwait",
+static const char *const assist_names[ASSIST_NR] = {
+	"int3", "int", "into", "int1", "clac", "stac", "fwait", "ldmxcsr", "stmxcsr",
 };
 
-const char *swint_name(enum swint_kind k)
+const char *assist_name(enum assist_kind k)
 {
-	return k < SWINT_NR ? swint_names[k] : "?";
+	return k < ASSIST_NR ? assist_names[k] : "?";
 }
 
 static int is_legacy_prefix(uint8_t b)
@@ -41,7 +42,8 @@ static int is_legacy_prefix(uint8_t b)
 	}
 }
 
-int swint_decode(const uint8_t *insn, size_t n, int mode, struct swint *out)
+static int decode_simple(const uint8_t *insn, size_t n, int mode,
+			 struct assist_insn *out)
 {
 	size_t i = 0;
 
@@ -49,7 +51,7 @@ int swint_decode(const uint8_t *insn, size_t n, int mode, struct swint *out)
 	/* CLAC/STAC take no prefixes ("NP"): with one they are not CLAC/STAC */
 	if (n >= 3 && insn[0] == 0x0f && insn[1] == 0x01 &&
 	    (insn[2] == 0xca || insn[2] == 0xcb)) {
-		*out = (struct swint){ insn[2] == 0xca ? SWINT_CLAC : SWINT_STAC, 0, 3 };
+		*out = (struct assist_insn){ .kind = insn[2] == 0xca ? ASSIST_CLAC : ASSIST_STAC, .vector = 0, .len = 3 };
 		return 0;
 	}
 	while (i < n && is_legacy_prefix(insn[i]))
@@ -61,27 +63,47 @@ int swint_decode(const uint8_t *insn, size_t n, int mode, struct swint *out)
 		return n == MAX_INSN ? -ENOENT : -ENODATA;
 	switch (insn[i]) {
 	case 0xcc:
-		*out = (struct swint){ SWINT_INT3, 3, (unsigned)i + 1 };
+		*out = (struct assist_insn){ .kind = ASSIST_INT3, .vector = 3, .len = (unsigned)i + 1 };
 		return 0;
 	case 0xf1:
-		*out = (struct swint){ SWINT_INT1, 1, (unsigned)i + 1 };
+		*out = (struct assist_insn){ .kind = ASSIST_INT1, .vector = 1, .len = (unsigned)i + 1 };
 		return 0;
 	case 0xce:
 		if (mode == 64)
 			return -ENOENT; /* INTO is #UD in 64-bit mode */
-		*out = (struct swint){ SWINT_INTO, 4, (unsigned)i + 1 };
+		*out = (struct assist_insn){ .kind = ASSIST_INTO, .vector = 4, .len = (unsigned)i + 1 };
 		return 0;
 	case 0x9b:
-		*out = (struct swint){ SWINT_FWAIT, 0, (unsigned)i + 1 };
+		*out = (struct assist_insn){ .kind = ASSIST_FWAIT, .vector = 0, .len = (unsigned)i + 1 };
 		return 0;
 	case 0xcd:
 		if (i + 1 >= n)
 			return n == MAX_INSN ? -ENOENT : -ENODATA;
-		*out = (struct swint){ SWINT_INTN, insn[i + 1], (unsigned)i + 2 };
+		*out = (struct assist_insn){ .kind = ASSIST_INTN, .vector = insn[i + 1], .len = (unsigned)i + 2 };
 		return 0;
 	default:
 		return -ENOENT; /* includes LOCK (F0): #UD with these opcodes */
 	}
+}
+
+int assist_decode(const uint8_t *insn, size_t n, int mode,
+		  struct assist_insn *out)
+{
+	int r = decode_simple(insn, n, mode, out);
+
+	if (r != -ENOENT)
+		return r;
+	r = mxcsr_decode(insn, n < MAX_INSN ? n : MAX_INSN, mode, out);
+	return r == -ENODATA && n >= MAX_INSN ? -ENOENT : r;
+}
+
+int assist_fault(struct kvm_vcpu_events *ev, uint8_t vector, bool error_code)
+{
+	ev->exception.injected = 1;
+	ev->exception.nr = vector;
+	ev->exception.has_error_code = error_code;
+	ev->exception.error_code = 0;
+	return 2;
 }
 
 /* CLAC/STAC #UD on a CPU without SMAP; the assist does what the host CPU does. */
@@ -98,7 +120,7 @@ int emul_assist(struct vcpu *v)
 	struct kvm_sregs sregs;
 	struct kvm_vcpu_events ev;
 	uint8_t insn[MAX_INSN];
-	struct swint si;
+	struct assist_insn si;
 	uint64_t rip_mask = ~0ULL;
 	int mode, n, err;
 
@@ -122,37 +144,36 @@ int emul_assist(struct vcpu *v)
 		mode = 16, rip_mask = 0xffffULL;
 
 	n = vcpu_read_virt(v, sregs.cs.base + (regs.rip & rip_mask), insn, sizeof(insn));
-	if (swint_decode(insn, (size_t)n, mode, &si) < 0)
+	if (assist_decode(insn, (size_t)n, mode, &si) < 0)
 		return 0;
 
 	/* the handler must return to the instruction after, as hardware does */
 	regs.rip = (regs.rip + si.len) & rip_mask;
 	memset(&ev, 0, sizeof(ev));
 	switch (si.kind) {
-	case SWINT_INTO:
+	case ASSIST_INTO:
 		if (!(regs.rflags & RFLAGS_OF))
 			break; /* no overflow: INTO does nothing */
 		/* fall through */
-	case SWINT_INT3:
-	case SWINT_INT1:
+	case ASSIST_INT3:
+	case ASSIST_INT1:
 		ev.exception.injected = 1;
 		ev.exception.nr = si.vector;
 		break;
-	case SWINT_CLAC:
-	case SWINT_STAC:
+	case ASSIST_CLAC:
+	case ASSIST_STAC:
 		if (!host_has_smap())
 			return 0;
-		if (si.kind == SWINT_CLAC)
+		if (si.kind == ASSIST_CLAC)
 			regs.rflags &= ~RFLAGS_AC;
 		else
 			regs.rflags |= RFLAGS_AC;
 		break;
-	case SWINT_FWAIT: {
+	case ASSIST_FWAIT: {
 		struct kvm_fpu fpu;
 		if ((sregs.cr0 & (CR0_MP | CR0_TS)) == (CR0_MP | CR0_TS)) {
 			regs.rip -= si.len; /* a fault: RIP stays on the FWAIT */
-			ev.exception.injected = 1;
-			ev.exception.nr = VEC_NM;
+			assist_fault(&ev, VEC_NM, false);
 			break;
 		}
 		if ((err = kvm_ioctl(v->fd, KVM_GET_FPU, &fpu)) < 0)
@@ -161,12 +182,23 @@ int emul_assist(struct vcpu *v)
 			if (!(sregs.cr0 & CR0_NE))
 				return 0; /* legacy FERR# signalling: not modelled */
 			regs.rip -= si.len;
-			ev.exception.injected = 1;
-			ev.exception.nr = VEC_MF;
+			assist_fault(&ev, VEC_MF, false);
 		}
 		break; /* nothing pending: FWAIT is a NOP */
 	}
-	case SWINT_INTN:
+	case ASSIST_LDMXCSR:
+	case ASSIST_STMXCSR: {
+		struct kvm_regs at = regs; /* as at the instruction, for RIP-relative */
+		int r;
+		at.rip -= si.len;
+		r = emul_mxcsr(v, &si, &at, &sregs, mode, &ev);
+		if (r <= 0)
+			return r;
+		if (r == 2)
+			regs.rip -= si.len; /* a fault: RIP stays on the instruction */
+		break;
+	}
+	case ASSIST_INTN:
 		/*
 		 * KVM takes only vectors 0-31 as exceptions; at CPL0 an
 		 * interrupt injection through the same IDT gate is equivalent
@@ -175,7 +207,7 @@ int emul_assist(struct vcpu *v)
 		ev.interrupt.injected = 1;
 		ev.interrupt.nr = si.vector;
 		break;
-	case SWINT_NR:
+	case ASSIST_NR:
 		return 0;
 	}
 	if ((err = kvm_ioctl(v->fd, KVM_SET_REGS, &regs)) < 0)

@@ -189,10 +189,10 @@ static void print_stats(struct vm *vm)
 			const uint64_t *a = vm->vcpus[i].assists;
 			char kinds[160] = "";
 			uint64_t total = 0;
-			for (int k = 0, n = 0; k < SWINT_NR; k++) {
+			for (int k = 0, n = 0; k < ASSIST_NR; k++) {
 				total += a[k];
 				n += snprintf(kinds + n, sizeof(kinds) - n, " %s=%llu",
-					      swint_name(k), (unsigned long long)a[k]);
+					      assist_name(k), (unsigned long long)a[k]);
 			}
 			pt_info("stats: vcpu%u emulation assists %llu:%s", i,
 				(unsigned long long)total, kinds);

@@ -39,7 +39,7 @@ enum vcpu_stat {
 	STAT_NR,
 };
 
-#define VCPU_ASSIST_KINDS 8 /* at least SWINT_NR (emul_assist.h) */
+#define VCPU_ASSIST_KINDS 12 /* at least ASSIST_NR (emul_assist.h) */
 
 struct vcpu {
 	struct vm *vm;
@@ -50,7 +50,7 @@ struct vcpu {
 	bool thread_started;
 	atomic_bool in_guest_loop;
 	uint64_t stats[STAT_NR]; /* written only by this vCPU's thread */
-	uint64_t assists[VCPU_ASSIST_KINDS]; /* by enum swint_kind */
+	uint64_t assists[VCPU_ASSIST_KINDS]; /* by enum assist_kind */
 };
 
 /* Why the VM stopped: set once, by whoever stops it first. */
