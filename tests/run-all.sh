@@ -5,11 +5,11 @@
 #   tests/run-all.sh cli        petrel as a user runs it: errors, signals, console
 #   tests/run-all.sh guest      tiny C guests under petrel (needs /dev/kvm)
 #   tests/run-all.sh boot       Debian's kernel booted by petrel (slow)
-#   tests/run-all.sh deep       the deep boot test (see README)
+#   tests/run-all.sh deep       the deep boot test with --emulation-assist (slow)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 tiers=("$@")
-[ ${#tiers[@]} -eq 0 ] && tiers=(unit cli guest boot)
+[ ${#tiers[@]} -eq 0 ] && tiers=(unit cli guest boot deep)
 jobs=$(nproc 2>/dev/null || echo 2)
 pass=0
 fail=0
@@ -88,12 +88,9 @@ tier_boot() {
 }
 
 tier_deep() {
-	echo "== deep boot test"
-	if [ -x tests/boot/deep_test.sh ]; then
-		tests/boot/deep_test.sh; record "deep" $?
-	else
-		echo "  (no deep test yet)"
-	fi
+	echo "== deep boot test (Debian kernel with --emulation-assist)"
+	make -s -j"$jobs" all >/dev/null || { record "build" 1; return; }
+	tests/boot/deep_test.sh; record "deep" $?
 }
 
 for t in "${tiers[@]}"; do

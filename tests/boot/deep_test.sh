@@ -50,7 +50,7 @@ milestones=(
 	"PCI scan done|PCI: CLS 0 bytes"
 	"RTC driver bound|rtc_cmos.*(registered|setting system clock)"
 	"serial driver sees a 16550A|ttyS0 at I/O 0x3f8 \\(irq = 4, base_baud = 115200\\) is a 16550A"
-	"initramfs unpacked|Freeing initrd memory|Trying to unpack rootfs"
+	"initramfs unpacking started|Trying to unpack rootfs"
 	"init started|Run /init as init process"
 	"init ran|PETREL-INIT-OK"
 )
