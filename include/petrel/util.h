@@ -48,4 +48,18 @@ static inline uint64_t le64_get(const void *p)
 	return (uint64_t)le32_get(b) | (uint64_t)le32_get(b + 4) << 32;
 }
 
+/*
+ * The byte that makes the bytes of [p, p+len) sum to zero mod 256: the
+ * checksum of ACPI tables and MP table structures alike.
+ */
+static inline uint8_t checksum8(const void *p, size_t len)
+{
+	const uint8_t *b = p;
+	uint8_t sum = 0;
+
+	while (len--)
+		sum += *b++;
+	return (uint8_t)(0 - sum);
+}
+
 #endif

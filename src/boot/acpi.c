@@ -269,16 +269,6 @@ unsigned acpi_max_cpus(size_t space)
 			     (size_t)ACPI_MAX_CPUS);
 }
 
-static uint8_t checksum(const void *p, size_t len)
-{
-	const uint8_t *b = p;
-	uint8_t sum = 0;
-
-	while (len--)
-		sum += *b++;
-	return (uint8_t)(0 - sum);
-}
-
 static void header(void *table, const char *sig, uint32_t len, uint8_t rev)
 {
 	struct acpi_header h = {
@@ -301,7 +291,7 @@ static void seal(void *table)
 	struct acpi_header *h = table;
 
 	h->checksum = 0;
-	h->checksum = checksum(table, h->length);
+	h->checksum = checksum8(table, h->length);
 }
 
 static struct acpi_gas io_gas(unsigned bits, uint8_t access, uint64_t port)
@@ -430,8 +420,8 @@ static void write_rsdp(uint8_t *t, gpa_t xsdt)
 	r.rsdt_address = 0; /* XSDT only, like Firecracker and Cloud Hypervisor */
 	r.length = sizeof(r);
 	r.xsdt_address = xsdt;
-	r.checksum = checksum(&r, 20);
-	r.extended_checksum = checksum(&r, sizeof(r));
+	r.checksum = checksum8(&r, 20);
+	r.extended_checksum = checksum8(&r, sizeof(r));
 	memcpy(t, &r, sizeof(r));
 }
 

@@ -101,16 +101,6 @@ unsigned mptable_max_cpus(size_t space)
 	return MPTABLE_MAX_CPUS_IN(space);
 }
 
-static uint8_t checksum(const void *p, size_t len)
-{
-	const uint8_t *b = p;
-	uint8_t sum = 0;
-
-	while (len--)
-		sum += *b++;
-	return (uint8_t)(0 - sum);
-}
-
 static uint8_t *put_int(uint8_t *p, uint8_t type, uint8_t irqtype,
 			uint8_t srcbusirq, uint8_t dstapic, uint8_t dstirq)
 {
@@ -201,12 +191,12 @@ int mptable_write(const struct guest_mem *m, gpa_t addr, size_t space,
 	mpc->oemcount = count;
 	mpc->lapic = (uint32_t)LAPIC_ADDR;
 	mpc->ext_length = 0; /* no extended entries; their checksum is 0 */
-	mpc->checksum = checksum(mpc, mpc->length);
+	mpc->checksum = checksum8(mpc, mpc->length);
 
 	memcpy(mpf->signature, "_MP_", 4);
 	mpf->physptr = (uint32_t)(addr + sizeof(*mpf));
 	mpf->length = 1;
 	mpf->specification = 4;
-	mpf->checksum = checksum(mpf, sizeof(*mpf));
+	mpf->checksum = checksum8(mpf, sizeof(*mpf));
 	return 0;
 }
