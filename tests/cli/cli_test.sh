@@ -78,6 +78,18 @@ else
 	expect "command line too long" 1 "longer than this kernel accepts" -- run -k "$KERNEL" -c "$long"
 	expect "unknown CPU feature" 1 'unknown feature "warpdrive"' -- run -k "$KERNEL" --cpu-features=-warpdrive
 
+	# a guest's own reset and poweroff end petrel with status 0
+	for mode in 1:i8042 2:cf9 3:acpi; do
+		cc -m32 -DMODE=${mode%%:*} -c tests/cli/power_guest.S -o "$tmp/power.o" &&
+		ld -m elf_i386 -N -nostdlib -static --no-warn-rwx-segments -e _start -Ttext=0x100000 \
+			-o "$tmp/power.elf" "$tmp/power.o" || { fail=$((fail + 1)); continue; }
+		case ${mode#*:} in
+		acpi) want="guest powered off \(acpi\)" ;;
+		*) want="guest reset \(${mode#*:}\)" ;;
+		esac
+		expect "guest stop via ${mode#*:}" 0 "$want" -- run -k "$tmp/power.elf" --console none
+	done
+
 	# a running guest stopped by SIGTERM: clean stop, status 5
 	"$PETREL" run -k "$KERNEL" --cpu-features=-cx16,-xsave -c "console=ttyS0 noxsave" </dev/null >"$tmp/out" 2>&1 &
 	pid=$!
