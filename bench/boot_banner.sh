@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 RUNS=${RUNS:-3}
 KERNEL=${KERNEL:-.cache/vmlinuz}
 PETREL=${PETREL:-build/petrel}
-CMDLINE="console=ttyS0 noxsave"
+CMDLINE="console=ttyS0 earlyprintk=ttyS0 noxsave" # earlyprintk: the banner as soon as it is printed
 [ -s "$KERNEL" ] || tools/fetch-kernel.sh "$(dirname "$KERNEL")" >/dev/null || exit 1
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
