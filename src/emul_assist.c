@@ -147,9 +147,20 @@ int emul_assist(struct vcpu *v)
 	if (assist_decode(insn, (size_t)n, mode, &si) < 0)
 		return 0;
 
-	/* the handler must return to the instruction after, as hardware does */
+	/*
+	 * The handler must return to the instruction after, as hardware does.
+	 * The events written back are only the one this instruction raises
+	 * (flags 0: KVM leaves pending NMIs, SIPIs, SMM and the interrupt
+	 * shadow alone) and the NMI masking, which KVM always applies.
+	 * Writing back everything KVM_GET_VCPU_EVENTS reported instead
+	 * derailed the Linux guest after its int3 self-test on our machines.
+	 */
 	regs.rip = (regs.rip + si.len) & rip_mask;
-	memset(&ev, 0, sizeof(ev));
+	{
+		uint8_t nmi_masked = ev.nmi.masked;
+		memset(&ev, 0, sizeof(ev));
+		ev.nmi.masked = nmi_masked;
+	}
 	switch (si.kind) {
 	case ASSIST_INTO:
 		if (!(regs.rflags & RFLAGS_OF))
