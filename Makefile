@@ -77,7 +77,7 @@ initrd: $(INITRD)
 RUN_CMDLINE ?= console=ttyS0
 RUN_FLAGS ?=
 ifeq ($(NESTED),1)
-RUN_CMDLINE += noxsave
+RUN_CMDLINE += noxsave clearcpuid=popcnt
 RUN_FLAGS += --cpu-features=-cx16,-xsave --emulation-assist
 endif
 run: deps
