@@ -15,6 +15,8 @@
 struct vm;
 
 int kernel_load(struct vm *vm);
+/* Reads --initrd (at most guest RAM), explaining any failure. 0 or -errno. */
+int kernel_read_initrd(struct vm *vm, uint8_t **data, size_t *len);
 int linux_boot_load(struct vm *vm, const uint8_t *img, size_t len);
 
 #endif

@@ -10,6 +10,19 @@
 
 #define KERNEL_MAX_FILE (1024 * MiB)
 
+int kernel_read_initrd(struct vm *vm, uint8_t **data, size_t *len)
+{
+	const char *path = vm->cfg->initrd;
+	int err = read_file(path, data, len, vm->mem.ram_size);
+
+	if (err == -EFBIG)
+		pt_err("--initrd %s: larger than guest RAM (%llu MiB)", path,
+		       (unsigned long long)(vm->mem.ram_size >> 20));
+	else if (err < 0)
+		pt_err("--initrd %s: %s", path, strerror(-err));
+	return err;
+}
+
 static int boot_multiboot(struct vm *vm, const uint8_t *img, size_t len)
 {
 	const struct vm_config *cfg = vm->cfg;
@@ -21,11 +34,8 @@ static int boot_multiboot(struct vm *vm, const uint8_t *img, size_t len)
 	int err;
 
 	if (cfg->initrd) {
-		err = read_file(cfg->initrd, &initrd, &initrd_len, vm->mem.ram_size);
-		if (err < 0) {
-			pt_err("--initrd %s: %s", cfg->initrd, strerror(-err));
+		if ((err = kernel_read_initrd(vm, &initrd, &initrd_len)) < 0)
 			return err;
-		}
 		ml.module = initrd;
 		ml.module_len = initrd_len;
 	}

@@ -149,16 +149,8 @@ static int load_initrd(struct vm *vm, const struct kernel_load *kl,
 	*size = 0;
 	if (!path)
 		return 0;
-	err = read_file(path, &data, &len, vm->mem.ram_size);
-	if (err == -EFBIG) {
-		pt_err("--initrd %s: larger than guest RAM (%llu MiB)", path,
-		       (unsigned long long)(vm->mem.ram_size >> 20));
+	if ((err = kernel_read_initrd(vm, &data, &len)) < 0)
 		return err;
-	}
-	if (err < 0) {
-		pt_err("--initrd %s: %s", path, strerror(-err));
-		return err;
-	}
 	err = initrd_place(&vm->mem, len, kl->initrd_addr_max, kl->kernel_end, addr);
 	if (err < 0) {
 		pt_err("--initrd %s: %zu bytes do not fit in low guest memory between "
