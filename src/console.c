@@ -4,9 +4,9 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <termios.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "petrel/console.h"
@@ -82,8 +82,11 @@ int console_init(struct console *c, struct vm *vm, bool stdio,
 	memset(c, 0, sizeof(*c));
 	c->vm = vm;
 	c->input = input;
-	c->in_fd = c->out_fd = c->sig_fd = -1;
+	c->in_fd = c->out_fd = c->sig_fd = c->rx_room = -1;
 	c->wake[0] = c->wake[1] = -1;
+	c->rx_room = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (c->rx_room < 0)
+		return -errno;
 	if (pipe2(c->wake, O_CLOEXEC) < 0)
 		return -errno;
 	stop_signals(&set);
@@ -125,20 +128,51 @@ void console_write(void *opaque, const uint8_t *buf, size_t len)
 	}
 }
 
-/* Hands bytes to the UART, waiting while its FIFO is full. */
-static void deliver_all(struct console *c, const uint8_t *buf, size_t len)
+void console_rx_ready(void *opaque)
 {
-	while (len && !vm_stopping(c->vm)) {
-		size_t n = c->input.deliver(c->input.opaque, buf, len);
-		buf += n;
-		len -= n;
-		c->bytes_in += n;
-		if (len) {
-			/* the guest drains 16 bytes at a time; a paste waits here */
-			struct timespec ts = { 0, 1000000 };
-			nanosleep(&ts, NULL);
-		}
+	struct console *c = opaque;
+	uint64_t one = 1;
+
+	/* called with the UART's lock held: only signal, never call back */
+	if (write(c->rx_room, &one, sizeof(one)) < 0) {
+		/* the counter cannot overflow here; nothing to do */
 	}
+}
+
+/*
+ * Input waits in c->pend until the UART takes it (the guest drains its FIFO
+ * 16 bytes at a time). The thread never blocks on the guest: it keeps
+ * reading stdin, so the Ctrl-A x escape and signals always work, even with
+ * a guest that never reads COM1. Bytes beyond the queue are dropped, once
+ * said so.
+ */
+static void queue_input(struct console *c, const uint8_t *buf, size_t len)
+{
+	size_t room = sizeof(c->pend) - c->pend_len;
+
+	if (len > room) {
+		if (!c->dropping)
+			pt_warn("console input dropped: the guest is not reading COM1");
+		c->dropping = true;
+		len = room;
+	}
+	memcpy(c->pend + c->pend_len, buf, len);
+	c->pend_len += len;
+}
+
+/* Hands what the UART will take of the queue to it. */
+static void flush_input(struct console *c)
+{
+	size_t n;
+
+	if (!c->pend_len)
+		return;
+	n = c->input.deliver(c->input.opaque, c->pend, c->pend_len);
+	memmove(c->pend, c->pend + n, c->pend_len - n);
+	c->pend_len -= n;
+	c->bytes_in += n;
+	if (!c->pend_len)
+		c->dropping = false;
 }
 
 static void escape_help(void)
@@ -154,7 +188,7 @@ static void handle_input(struct console *c, const uint8_t *buf, size_t len)
 	for (size_t i = 0; i < len; i++) {
 		if (!c->escape) {
 			if (buf[i] == CTRL_A) {
-				deliver_all(c, buf + start, i - start);
+				queue_input(c, buf + start, i - start);
 				c->escape = true;
 				start = i + 1;
 			}
@@ -173,16 +207,16 @@ static void handle_input(struct console *c, const uint8_t *buf, size_t len)
 			escape_help();
 			break;
 		case CTRL_A:
-			deliver_all(c, buf + i, 1);
+			queue_input(c, buf + i, 1);
 			break;
 		default:
 			/* not an escape after all: pass both bytes through */
-			deliver_all(c, (const uint8_t[]){ CTRL_A }, 1);
+			queue_input(c, (const uint8_t[]){ CTRL_A }, 1);
 			start = i;
 			break;
 		}
 	}
-	deliver_all(c, buf + start, len - start);
+	queue_input(c, buf + start, len - start);
 }
 
 static void *console_thread(void *arg)
@@ -192,12 +226,14 @@ static void *console_thread(void *arg)
 
 	pthread_setname_np(pthread_self(), "console");
 	for (;;) {
-		struct pollfd p[3] = {
+		/* rx_room only matters while input waits for the guest */
+		struct pollfd p[4] = {
 			{ .fd = c->wake[0], .events = POLLIN },
 			{ .fd = c->sig_fd, .events = POLLIN },
+			{ .fd = c->pend_len ? c->rx_room : -1, .events = POLLIN },
 			{ .fd = c->in_fd, .events = POLLIN },
 		};
-		int r = poll(p, c->in_fd >= 0 ? 3 : 2, -1);
+		int r = poll(p, 4, -1); /* a negative fd is skipped by poll */
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
@@ -211,13 +247,20 @@ static void *console_thread(void *arg)
 				vm_request_stop(c->vm, EXIT_TERMINATED, "stopped by signal %s",
 						strsignal((int)si.ssi_signo));
 		}
-		if (c->in_fd >= 0 && p[2].revents) {
+		if (p[2].revents & POLLIN) {
+			uint64_t count;
+			if (read(c->rx_room, &count, sizeof(count)) < 0) {
+				/* EAGAIN: nothing to clear */
+			}
+		}
+		if (c->in_fd >= 0 && p[3].revents) {
 			ssize_t n = read(c->in_fd, buf, sizeof(buf));
 			if (n > 0)
 				handle_input(c, buf, (size_t)n);
 			else if (n == 0 || (errno != EINTR && errno != EAGAIN))
 				c->in_fd = -1; /* end of input: the guest keeps running */
 		}
+		flush_input(c);
 	}
 	return NULL;
 }
@@ -250,5 +293,7 @@ void console_destroy(struct console *c)
 			close(c->wake[i]);
 	if (c->sig_fd >= 0)
 		close(c->sig_fd);
-	c->wake[0] = c->wake[1] = c->sig_fd = -1;
+	if (c->rx_room >= 0)
+		close(c->rx_room);
+	c->wake[0] = c->wake[1] = c->sig_fd = c->rx_room = -1;
 }

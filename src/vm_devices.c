@@ -99,6 +99,7 @@ int vm_devices_create(struct vm *vm)
 
 	err = serial8250_init(&d->com1, (struct irq_line){ chip, GSI_SERIAL0 },
 			      (struct serial8250_sink){ .write = console_write,
+							.rx_ready = console_rx_ready,
 							.opaque = &d->console });
 	if (err < 0)
 		return err;

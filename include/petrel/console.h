@@ -3,7 +3,8 @@
  *
  * Output: console_write() is the byte sink of COM1; it writes to stdout.
  * Input: a thread polls stdin and feeds bytes to the UART through the
- * deliver callback, interpreting the escape sequence Ctrl-A x (quit),
+ * deliver callback (queueing what the UART cannot take yet, and waking on
+ * console_rx_ready() when it has room again), interpreting the escape sequence Ctrl-A x (quit),
  * Ctrl-A h (help), Ctrl-A Ctrl-A (a literal Ctrl-A). The same thread takes
  * SIGINT, SIGTERM and SIGHUP (through a signalfd) and stops the VM cleanly.
  *
@@ -32,8 +33,12 @@ struct console {
 	int out_fd; /* -1: output dropped */
 	int sig_fd;
 	int wake[2]; /* a pipe that tells the thread to exit */
+	int rx_room; /* eventfd: the UART has room again for input */
 	bool raw;
 	bool escape;
+	bool dropping;           /* the input queue overflowed; said once */
+	uint8_t pend[4096];      /* input the UART has not taken yet */
+	size_t pend_len;
 	pthread_t thread;
 	bool thread_started;
 	struct console_input input;
@@ -50,6 +55,8 @@ void console_destroy(struct console *c);
 
 /* The COM1 sink: opaque is the struct console. */
 void console_write(void *opaque, const uint8_t *buf, size_t len);
+/* The COM1 sink's rx_ready: the UART has room again after a short receive. */
+void console_rx_ready(void *opaque);
 
 /* Puts the terminal back as it was; safe to call at any time, repeatedly. */
 void console_restore_terminal(void);
