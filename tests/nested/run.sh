@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Runs a command as root inside the nested test VM and returns its output
+# and exit status.
+#
+#   tests/nested/run.sh [--tty] [--] COMMAND [ARG...]
+#
+# The nested VM (L1) is Debian's standard kernel under QEMU's TCG with
+# `-cpu max`, an emulated AMD CPU with SVM and nested paging; its kvm-amd
+# gives a /dev/kvm with the semantics of KVM on real AMD hardware (see
+# ../shared/PLATFORM.md). Inside, the host's root is mounted read-only and
+# this checkout read-write at the same path, so binaries built here run
+# there unchanged, and whatever the command writes under the checkout
+# (logs, results) is here when it returns. One L1 boot serves one command:
+# give it a whole test run, not one test.
+#
+#   --tty   the command's terminal is yours (make run): QEMU's stdio is
+#           not multiplexed, so Ctrl-A reaches petrel, not QEMU.
+#
+# Exit status: the command's, or 125 when the nested VM itself failed (the
+# message names the step: QEMU, the L1 kernel, kvm-amd, the 9p shares), or
+# 124 on NESTED_TIMEOUT (seconds, default 3600).
+# Environment: NESTED_MEM (default 8G), NESTED_CPUS (default: nproc),
+# NESTED_TIMEOUT.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+work=$(pwd)
+tty=0
+while [ $# -gt 0 ]; do
+	case $1 in
+	--tty) tty=1; shift ;;
+	--) shift; break ;;
+	*) break ;;
+	esac
+done
+[ $# -gt 0 ] || { echo "usage: tests/nested/run.sh [--tty] [--] COMMAND [ARG...]" >&2; exit 2; }
+fail() { echo "nested: $*" >&2; exit 125; }
+case $work in *[[:space:]]*) fail "the checkout's path '$work' has a space: the L1 kernel command line cannot carry it" ;; esac
+
+command -v qemu-system-x86_64 >/dev/null || fail "step 'QEMU': qemu-system-x86_64 is missing (tools/deps.sh installs it)"
+tests/nested/prepare.sh || exit 125
+
+job=build/nested/job.$$
+rm -rf "$job"
+mkdir -p "$job"
+{
+	echo "# written by tests/nested/run.sh"
+	printf 'exec'
+	printf ' %q' "$@"
+	echo
+} >"$job/cmd"
+trap 'rm -rf "$work/$job"' EXIT
+
+mem=${NESTED_MEM:-8G}
+cpus=${NESTED_CPUS:-$(nproc 2>/dev/null || echo 2)}
+timeout_s=${NESTED_TIMEOUT:-3600}
+append="console=ttyS0 quiet loglevel=1 panic=-1 nested.work=$work nested.job=$job"
+[ -n "${CI:-}" ] && append+=" nested.ci=$CI"
+qemu=(qemu-system-x86_64 -accel tcg,thread=multi -cpu max -smp "$cpus" -m "$mem"
+	-kernel .cache/nested/vmlinuz -initrd .cache/nested/initrd.img -append "$append"
+	-display none -monitor none -no-reboot -nic none -vga none
+	-chardev stdio,id=con,signal=off -serial chardev:con
+	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap
+	-virtfs "local,path=$work,mount_tag=work,security_model=none,multidevs=remap")
+
+console=build/nested/console.$$.log
+start=$(date +%s%N)
+if [ $tty -eq 1 ]; then
+	timeout --foreground "$timeout_s" "${qemu[@]}"
+	qrc=$?
+else
+	# batch: stdin closed; the console's CRs stripped; a copy kept so that a
+	# failure of L1 can be reported with what it printed
+	timeout "$timeout_s" "${qemu[@]}" </dev/null 2>&1 | tr -d '\r' | tee "$console"
+	qrc=${PIPESTATUS[0]}
+fi
+secs=$(( ($(date +%s%N) - start) / 1000000000 ))
+if [ -s "$job/rc" ]; then
+	rc=$(cat "$job/rc")
+	rm -f "$console"
+	case $rc in
+	L1*) fail "${rc#L1 } (after ${secs}s)" ;;
+	*[!0-9]*|'') fail "unreadable exit status '$rc'" ;;
+	esac
+	exit "$rc"
+fi
+[ $qrc -eq 124 ] && { echo "nested: timed out after ${timeout_s}s" >&2; exit 124; }
+# No status file: QEMU or the L1 kernel died. An abort of the outer QEMU
+# (PLATFORM.md has seen TCG assert) is not a petrel failure: say which.
+if [ $qrc -ge 128 ]; then
+	fail "step 'QEMU': qemu-system-x86_64 died of signal $((qrc - 128)) after ${secs}s (an abort of the outer QEMU, not a petrel failure)"
+fi
+echo "nested: L1's last console lines:" >&2
+tail -n 15 "$console" 2>/dev/null | sed 's/^/  /' >&2
+fail "step 'L1 boot': the VM stopped after ${secs}s (QEMU status $qrc) without running the command"
