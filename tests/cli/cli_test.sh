@@ -39,7 +39,7 @@ expect "--cpu-features=help" 0 "cx16" -- run --cpu-features=help
 # No /dev/kvm at all: hide it behind an empty /dev in a private mount
 # namespace (needs root and unshare; skipped otherwise).
 if [ "$(id -u)" -eq 0 ] && unshare -m true 2>/dev/null; then
-	unshare -m sh -c "mount -t tmpfs none /dev && exec $PETREL run -k /nonexistent" \
+	unshare -m sh -c "mount -t tmpfs none /dev && exec $PETREL run -k $KERNEL --console none" \
 		</dev/null >"$tmp/out" 2>&1; rc=$?
 	if [ $rc -eq 1 ] && grep -q "/dev/kvm does not exist: this host has no KVM" "$tmp/out"; then
 		echo "  ok   no /dev/kvm: explained, status 1"; pass=$((pass + 1))
