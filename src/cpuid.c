@@ -120,19 +120,31 @@ bool cpuid_has(struct kvm_cpuid2 *c, const char *name)
 	return w && (*w >> f->bit & 1);
 }
 
+int cpuid_check_edits(const struct cpu_feature_edit *edits, unsigned n,
+		      char *err, size_t errlen)
+{
+	for (unsigned i = 0; i < n; i++) {
+		if (feature_lookup(edits[i].name))
+			continue;
+		snprintf(err, errlen, "--cpu-features: unknown feature \"%s\" "
+			 "(--cpu-features=help lists them)", edits[i].name);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int cpuid_edit(struct kvm_cpuid2 *c, const struct kvm_cpuid2 *supported,
 	       const struct cpu_feature_edit *edits, unsigned n, char *err,
 	       size_t errlen)
 {
+	int r = cpuid_check_edits(edits, n, err, errlen);
+
+	if (r < 0)
+		return r;
 	for (unsigned i = 0; i < n; i++) {
 		const struct feature *f = feature_lookup(edits[i].name);
 		uint32_t *w, *sw;
 
-		if (!f) {
-			snprintf(err, errlen, "--cpu-features: unknown feature \"%s\" "
-				 "(--cpu-features=help lists them)", edits[i].name);
-			return -EINVAL;
-		}
 		w = feature_word(c, f);
 		if (!edits[i].add) {
 			if (w)

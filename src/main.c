@@ -1,6 +1,7 @@
 /*
- * petrel's entry point: command line -> struct vm_config -> VM -> exit
- * status. The only place that exits the process.
+ * petrel's entry point: command line -> struct vm_config -> checks and the
+ * boot plan (no KVM yet, so bad input is explained on any host) -> VM ->
+ * exit status. The only place that exits the process.
  */
 #include <errno.h>
 #include <signal.h>
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "petrel/boot_plan.h"
 #include "petrel/config.h"
 #include "petrel/console.h"
 #include "petrel/cpuid.h"
@@ -15,13 +17,42 @@
 #include "petrel/util.h"
 #include "petrel/vm.h"
 
+/*
+ * Everything about the input that needs no KVM: the CPU feature names and
+ * the whole boot plan (kernel, initrd, command line, memory, vCPU count
+ * against the firmware tables). The KVM-dependent limits stay in
+ * vm_create.
+ */
+static int prepare(const struct vm_config *cfg, struct boot_plan *plan)
+{
+	const struct boot_config bc = {
+		.kernel = cfg->kernel,
+		.initrd = cfg->initrd,
+		.cmdline = cfg->cmdline,
+		.mem_size = cfg->mem_size,
+		.ncpus = cfg->ncpus,
+		.no_acpi = cfg->no_acpi,
+		.guest_decompress = cfg->guest_decompress,
+	};
+	char err[256];
+	int r;
+
+	if ((r = cpuid_check_edits(cfg->features, cfg->nr_features, err,
+				   sizeof(err))) < 0) {
+		pt_err("%s", err);
+		return r;
+	}
+	return boot_plan_build(plan, &bc);
+}
+
 int main(int argc, char **argv)
 {
 	struct cli cli;
+	struct boot_plan plan;
 	struct vm vm;
 	char err[256];
 	sigset_t kick;
-	int status;
+	int status, r;
 
 	if (cli_parse(argc, argv, &cli, err, sizeof(err)) < 0) {
 		fprintf(stderr, "petrel: %s\n", err);
@@ -41,6 +72,12 @@ int main(int argc, char **argv)
 		break;
 	}
 
+	memset(&plan, 0, sizeof(plan));
+	if (prepare(&cli.cfg, &plan) < 0) {
+		boot_plan_free(&plan);
+		return EXIT_VMM_ERROR;
+	}
+
 	/*
 	 * Before any thread exists: the vCPU kick signal and the stop signals
 	 * are blocked everywhere; vCPU threads unblock the kick, the console
@@ -52,7 +89,10 @@ int main(int argc, char **argv)
 	console_block_signals();
 	signal(SIGPIPE, SIG_IGN);
 
-	if (vm_create(&vm, &cli.cfg) < 0) {
+	r = vm_create(&vm, &cli.cfg, &plan);
+	/* in guest RAM now: the host copy (the decompressed kernel) can go */
+	boot_plan_free(&plan);
+	if (r < 0) {
 		vm_destroy(&vm);
 		console_restore_terminal();
 		return EXIT_VMM_ERROR;

@@ -8,12 +8,13 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "petrel/boot_plan.h"
+#include "petrel/boot_x86.h"
 #include "petrel/cpuid.h"
 #include "petrel/emul_assist.h"
 #include "petrel/exitcode.h"
 #include "petrel/irqchip_kvm.h"
 #include "petrel/kvm.h"
-#include "petrel/linux_boot.h"
 #include "petrel/util.h"
 #include "petrel/vm.h"
 
@@ -125,17 +126,39 @@ int vm_create_vcpus(struct vm *vm)
 	return 0;
 }
 
-int vm_create(struct vm *vm, const struct vm_config *cfg)
+/* The BSP starts where the plan says; the others wait for INIT/SIPI. */
+static int set_boot_regs(struct vcpu *v, const struct boot_entry *e)
+{
+	struct kvm_sregs s;
+	struct kvm_regs r;
+	int err;
+
+	if ((err = kvm_ioctl(v->fd, KVM_GET_SREGS, &s)) < 0)
+		return err;
+	boot_x86_regs(e, &s, &r);
+	if ((err = kvm_ioctl(v->fd, KVM_SET_SREGS, &s)) < 0)
+		return err;
+	return kvm_ioctl(v->fd, KVM_SET_REGS, &r);
+}
+
+int vm_create(struct vm *vm, const struct vm_config *cfg,
+	      const struct boot_plan *plan)
 {
 	int err;
 
 	if ((err = vm_create_machine(vm, cfg)) < 0)
 		return err;
-	if ((err = kernel_load(vm)) < 0)
-		return err;
+	/* the plan was checked against this layout: a mismatch is a bug */
+	if (plan->mem.ram_size != vm->mem.ram_size ||
+	    (err = boot_plan_write(plan, &vm->mem)) < 0) {
+		pt_err("the boot plan (for %llu MiB) does not fit this VM's %llu MiB",
+		       (unsigned long long)(plan->mem.ram_size >> 20),
+		       (unsigned long long)(vm->mem.ram_size >> 20));
+		return -EINVAL;
+	}
 	if ((err = vm_create_vcpus(vm)) < 0)
 		return err;
-	return vcpu_setup_boot_regs(&vm->vcpus[0]);
+	return set_boot_regs(&vm->vcpus[0], &plan->entry);
 }
 
 void vm_request_stop(struct vm *vm, int status, const char *fmt, ...)

@@ -66,17 +66,19 @@ tier_guest() {
 	fi
 }
 
-# a script tier that writes "<pass> <fail>" to build/test-logs/NAME-result
+# a script tier that writes "<pass> <fail>" or "<pass> <fail> <skip>" to
+# build/test-logs/NAME-result
 run_counted() { # name script
-	local name=$1 script=$2 rc line
+	local name=$1 script=$2 rc line p f s
 	rm -f "build/test-logs/$name-result"
 	"$script"; rc=$?
 	line=$(tail -n1 "build/test-logs/$name-result" 2>/dev/null || echo "0 1")
-	pass=$((pass + ${line% *})); fail=$((fail + ${line#* }))
+	read -r p f s _ <<<"$line"
+	pass=$((pass + ${p:-0})); fail=$((fail + ${f:-1})); skip=$((skip + ${s:-0}))
 	if [ $rc -ne 0 ]; then
 		failed_names+=("$name")
 		# a script that failed without counting a failure still fails the run
-		[ "${line#* }" -eq 0 ] && fail=$((fail + 1))
+		[ "${f:-1}" -eq 0 ] && fail=$((fail + 1))
 	fi
 }
 

@@ -67,8 +67,10 @@ int e820_build(const struct guest_mem *m, struct boot_e820_entry *tab,
 	       unsigned max, unsigned *count);
 
 /*
- * Fills *bp (cleared first) from cfg. The command line and initrd must
- * already be in guest memory; only their placement is checked.
+ * Fills *bp (cleared first) from cfg. Only the placement of the command
+ * line and initrd is checked (against cfg->mem's RAM, which may be a
+ * layout without host memory, guest_mem_layout()); their bytes are not
+ * read.
  * Returns 0 or:
  *   -EINVAL     cfg or cfg->mem missing
  *   -ENOEXEC    setup header without the 0xAA55/"HdrS" marks, or truncated
@@ -79,7 +81,7 @@ int e820_build(const struct guest_mem *m, struct boot_e820_entry *tab,
  *               line lies above 4 GiB for a kernel that cannot take that
  *   -EFAULT     command line or initrd not entirely in guest RAM
  * Each error is also logged with the values involved.
- * The caller then copies *bp to BOOT_PARAMS_ADDR with gpa_write().
+ * The caller then puts *bp at BOOT_PARAMS_ADDR (a boot plan segment).
  */
 int bootparams_build(struct boot_params *bp, const struct bootparams_cfg *cfg);
 

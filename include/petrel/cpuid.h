@@ -24,6 +24,13 @@ int cpuid_apply(struct vm *vm, struct vcpu *v);
 struct kvm_cpuid_entry2 *cpuid_find(struct kvm_cpuid2 *c, unsigned fn,
 				    unsigned index);
 /*
+ * Checks that every edit names a feature petrel knows (the table is
+ * static), so a typo is reported before /dev/kvm is opened. 0, or -EINVAL
+ * with "--cpu-features: unknown feature ..." in err.
+ */
+int cpuid_check_edits(const struct cpu_feature_edit *edits, unsigned n,
+		      char *err, size_t errlen);
+/*
  * Applies edits to c. "-name" clears the bit; "+name" sets it only if it is
  * set in supported (KVM cannot virtualize what it does not support).
  * Unknown names and unsupported additions are errors, explained in err.

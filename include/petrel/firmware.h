@@ -6,11 +6,16 @@
 #ifndef PETREL_FIRMWARE_H
 #define PETREL_FIRMWARE_H
 
-#include "petrel/memory.h"
+#include <stdbool.h>
 
-struct vm;
+struct boot_plan;
 
-/* Writes the tables; *rsdp is the RSDP's address (0 without ACPI). */
-int firmware_tables_write(struct vm *vm, gpa_t *rsdp);
+/*
+ * Adds the tables for ncpus to the plan as segments at MPTABLE_ADDR and
+ * ACPI_TABLES_ADDR (layout.h) and sets p->acpi_rsdp (0 without ACPI).
+ * A vCPU count the table space cannot describe is explained ("at most N
+ * fit"). 0 or -errno.
+ */
+int firmware_plan(struct boot_plan *p, unsigned ncpus, bool no_acpi);
 
 #endif

@@ -14,6 +14,9 @@
  *   0x00100000  in-guest-decompressor bzImage load address
  *   0x01000000  a vmlinux is loaded at its own physical addresses (16 MiB)
  *   top of low RAM: the initrd, as high as the kernel allows
+ *
+ * Each area petrel fills is a boot plan segment (boot_plan.h); the plan
+ * refuses a kernel or initrd that would overlap one, or lie outside RAM.
  */
 #ifndef PETREL_LAYOUT_H
 #define PETREL_LAYOUT_H

@@ -1,10 +1,11 @@
 /*
- * Booting kernels. kernel_load() reads --kernel and picks the protocol:
- * Multiboot (a Multiboot header in the first 8 KiB) or Linux (a bzImage or
- * an ELF vmlinux). linux_boot_load() puts the Linux kernel, the initrd and
- * the command line into guest memory, writes the firmware tables (ACPI, MP)
- * and boot_params, and records the entry point in struct vm. Every failure
- * is explained on stderr, naming the file and the problem.
+ * The Linux x86 boot protocol as a boot plan: a bzImage (its payload
+ * decompressed on the host and the vmlinux inside entered directly, or the
+ * classic way, its own decompressor running in the guest) or an ELF
+ * vmlinux; the initrd as high in low memory as the kernel allows; the
+ * command line; boot_params with the e820 map and the RSDP; a 64-bit entry
+ * with RSI = boot_params. Every failure is explained on stderr, naming the
+ * file and the problem.
  */
 #ifndef PETREL_LINUX_BOOT_H
 #define PETREL_LINUX_BOOT_H
@@ -12,11 +13,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct vm;
+struct boot_plan;
+struct boot_config;
 
-int kernel_load(struct vm *vm);
-/* Reads --initrd (at most guest RAM), explaining any failure. 0 or -errno. */
-int kernel_read_initrd(struct vm *vm, uint8_t **data, size_t *len);
-int linux_boot_load(struct vm *vm, const uint8_t *img, size_t len);
+/*
+ * Adds the kernel (img, len: must live as long as the plan), the initrd
+ * (NULL if none; likewise) and the rest to p, sets p->kind and p->entry.
+ * Call after firmware_plan(): boot_params carries p->acpi_rsdp.
+ * 0 or -errno.
+ */
+int linux_boot_plan(struct boot_plan *p, const struct boot_config *cfg,
+		    const uint8_t *img, size_t len, const uint8_t *initrd,
+		    size_t initrd_len);
 
 #endif

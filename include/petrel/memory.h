@@ -35,11 +35,36 @@ struct guest_mem {
 	uint64_t map_size;
 };
 
-/* Lays RAM out around the PCI hole and mmaps it. 0 or -errno. */
+/*
+ * Where RAM is for ram_size bytes, without mapping any: the regions
+ * guest_mem_init() would make (below the PCI hole, then from 4 GiB), with no
+ * host memory behind them (hva NULL). The boot planner checks placements
+ * against this before /dev/kvm is opened or RAM is mapped; on such a layout
+ * gpa_in_ram() answers and gpa_ptr() returns NULL. 0, or -EINVAL for a size
+ * that is 0 or not a multiple of 4 KiB. guest_mem_destroy() is a no-op on it.
+ */
+int guest_mem_layout(struct guest_mem *m, uint64_t ram_size);
+
+/* Lays RAM out (guest_mem_layout) and mmaps it. 0 or -errno. */
 int guest_mem_init(struct guest_mem *m, uint64_t ram_size);
 void guest_mem_destroy(struct guest_mem *m);
 
-/* Host pointer for [gpa, gpa+len), or NULL if any byte is not RAM. */
+/*
+ * A one-region guest_mem over a caller's buffer: [gpa, gpa+size) is buf.
+ * It lets a writer that addresses guest memory by gpa (the ACPI and MP
+ * tables, the Multiboot information) fill a boot plan's buffer with the
+ * addresses it will have in the guest. Nothing to destroy.
+ */
+void guest_mem_window(struct guest_mem *m, gpa_t gpa, void *buf,
+		      uint64_t size);
+
+/* Whether all of [gpa, gpa+len) lies in one RAM region (overflow-safe). */
+bool gpa_in_ram(const struct guest_mem *m, gpa_t gpa, uint64_t len);
+
+/*
+ * Host pointer for [gpa, gpa+len), or NULL if any byte is not RAM or m is a
+ * layout without host memory.
+ */
 void *gpa_ptr(const struct guest_mem *m, gpa_t gpa, uint64_t len);
 
 /* Copy helpers: 0, or -EFAULT if the range is not entirely RAM. */

@@ -3,10 +3,11 @@
  * the devices and the vCPUs. Everything a device or a vCPU needs hangs off
  * struct vm, so a test can build two of them in one process.
  *
- * Life cycle: vm_create() (KVM, memory, irqchip, devices, kernel, vCPUs,
- * in that order) -> vm_run() (starts one thread per vCPU, waits until the
- * guest or the user stops the VM, returns the exit status) -> vm_destroy()
- * (reverse order; safe on a half-built VM).
+ * Life cycle: vm_create() (KVM, memory, irqchip, devices, then the boot
+ * plan main built before any of it: segments copied into RAM, vCPUs, the
+ * BSP's registers from the plan's entry) -> vm_run() (starts one thread per
+ * vCPU, waits until the guest or the user stops the VM, returns the exit
+ * status) -> vm_destroy() (reverse order; safe on a half-built VM).
  */
 #ifndef PETREL_VM_H
 #define PETREL_VM_H
@@ -27,6 +28,7 @@ struct kvm_run;
 struct kvm_cpuid2;
 struct vm;
 struct console;
+struct boot_plan;
 
 /* KVM exit reasons we count individually; the rest land in "other". */
 enum vcpu_stat {
@@ -95,15 +97,15 @@ struct vm {
 	int kick_signal;   /* real-time signal that knocks a vCPU out of KVM_RUN */
 	vm_exit_hook exit_hook;
 	void *exit_hook_opaque;
-	/* boot state of the BSP, set by the kernel loader */
-	uint64_t entry;
-	uint64_t boot_params;
-	bool entry_64bit;  /* false: 32-bit protected mode (Multiboot) */
-	uint32_t entry_ebx;
-	uint32_t entry_eax;
 };
 
-int vm_create(struct vm *vm, const struct vm_config *cfg);
+/*
+ * Builds the machine for cfg and boots it as plan says (boot_plan.h: built
+ * from the same cfg, before this opens /dev/kvm). The plan is only read:
+ * the caller may free it as soon as this returns.
+ */
+int vm_create(struct vm *vm, const struct vm_config *cfg,
+	      const struct boot_plan *plan);
 /*
  * The stages of vm_create, for callers that load their own guest (the guest
  * test kit, benchmarks): the machine (KVM, RAM, irqchip, CPUID, devices),
@@ -140,9 +142,5 @@ void vcpu_dump(struct vcpu *v, const char *why);
  * that the vCPU's registers may be changed from an exit hook. 0 or -errno.
  */
 int vcpu_complete_io(struct vcpu *v);
-
-/* Sets the BSP's registers for the loaded kernel (boot_x86.c). */
-int vcpu_setup_boot_regs(struct vcpu *v);
-int vm_setup_boot_pagetables(struct vm *vm);
 
 #endif

@@ -1,17 +1,11 @@
-/*
- * The CPU state the BSP starts in. Linux's 64-bit boot protocol wants long
- * mode with paging on, an identity map covering the kernel, boot_params,
- * the command line and the initrd, __BOOT_CS (0x10) / __BOOT_DS (0x18)
- * flat segments, and RSI = boot_params. Multiboot wants flat 32-bit
- * protected mode, paging off, EAX = magic and EBX = the info structure.
- */
+/* The boot GDT, page tables and BSP registers of boot_x86.h. */
 #include <errno.h>
 #include <string.h>
 
-#include "petrel/kvm.h"
+#include "petrel/boot_plan.h"
+#include "petrel/boot_x86.h"
 #include "petrel/layout.h"
 #include "petrel/util.h"
-#include "petrel/vm.h"
 
 #define CR0_PE (1ULL << 0)
 #define CR0_MP (1ULL << 1)
@@ -35,27 +29,50 @@ static const uint64_t boot_gdt[] = {
 	0x00cf93000000ffffULL, /* data: 4 GiB, present, read/write, accessed */
 	0x00cf9b000000ffffULL, /* code: D=1 (32-bit), 4 GiB */
 };
-#define SEL_CODE64 0x10
-#define SEL_DATA 0x18
-#define SEL_CODE32 0x20
+_Static_assert(BOOT_SEL_CODE64 / 8 == 2 && BOOT_SEL_DATA / 8 == 3 &&
+		       BOOT_SEL_CODE32 / 8 == 4,
+	       "selectors index boot_gdt");
 
-int vm_setup_boot_pagetables(struct vm *vm)
+/* PML4, PDPT, then four page directories: contiguous in layout.h */
+#define PT_BYTES (BOOT_PD_ADDR + 4 * 4096 - BOOT_PML4_ADDR)
+_Static_assert(BOOT_PDPT_ADDR == BOOT_PML4_ADDR + 4096 &&
+		       BOOT_PD_ADDR == BOOT_PDPT_ADDR + 4096,
+	       "page tables are one block");
+
+static int add_page_tables(struct boot_plan *p)
 {
-	uint64_t *pml4 = gpa_ptr(&vm->mem, BOOT_PML4_ADDR, 4096);
-	uint64_t *pdpt = gpa_ptr(&vm->mem, BOOT_PDPT_ADDR, 4096);
-	uint64_t *pd = gpa_ptr(&vm->mem, BOOT_PD_ADDR, 4 * 4096);
+	uint64_t *pml4 = boot_plan_alloc(p, PT_BYTES);
+	uint64_t *pdpt, *pd;
 
-	if (!pml4 || !pdpt || !pd)
-		return -EFAULT;
-	memset(pml4, 0, 4096);
-	memset(pdpt, 0, 4096);
+	if (!pml4)
+		return -ENOMEM;
+	pdpt = pml4 + 512;
+	pd = pdpt + 512;
 	pml4[0] = BOOT_PDPT_ADDR | PTE_P | PTE_RW;
 	/* identity map of the first 4 GiB in 2 MiB pages */
 	for (uint64_t i = 0; i < 4; i++)
 		pdpt[i] = (BOOT_PD_ADDR + i * 4096) | PTE_P | PTE_RW;
 	for (uint64_t i = 0; i < 4 * 512; i++)
 		pd[i] = (i << 21) | PTE_P | PTE_RW | PTE_PS;
-	return gpa_write(&vm->mem, BOOT_GDT_ADDR, boot_gdt, sizeof(boot_gdt));
+	return boot_plan_add(p, &(struct boot_segment){
+		.name = "the boot page tables", .gpa = BOOT_PML4_ADDR,
+		.size = PT_BYTES, .data = (const uint8_t *)pml4, .len = PT_BYTES });
+}
+
+int boot_x86_plan(struct boot_plan *p)
+{
+	void *gdt = boot_plan_alloc(p, sizeof(boot_gdt));
+	int err;
+
+	if (!gdt)
+		return -ENOMEM;
+	memcpy(gdt, boot_gdt, sizeof(boot_gdt));
+	err = boot_plan_add(p, &(struct boot_segment){
+		.name = "the boot GDT", .gpa = BOOT_GDT_ADDR,
+		.size = sizeof(boot_gdt), .data = gdt, .len = sizeof(boot_gdt) });
+	if (err == 0 && p->entry.mode == BOOT_ENTRY_LINUX64)
+		err = add_page_tables(p);
+	return err;
 }
 
 static struct kvm_segment flat_seg(uint16_t sel, uint8_t type, bool code64,
@@ -75,44 +92,32 @@ static struct kvm_segment flat_seg(uint16_t sel, uint8_t type, bool code64,
 	};
 }
 
-int vcpu_setup_boot_regs(struct vcpu *v)
+void boot_x86_regs(const struct boot_entry *e, struct kvm_sregs *s,
+		   struct kvm_regs *r)
 {
-	struct vm *vm = v->vm;
-	struct kvm_sregs s;
-	struct kvm_regs r = { .rflags = 2 };
-	struct kvm_segment data = flat_seg(SEL_DATA, 3, false, true);
-	int err;
+	struct kvm_segment data = flat_seg(BOOT_SEL_DATA, 3, false, true);
 
-	if ((err = kvm_ioctl(v->fd, KVM_GET_SREGS, &s)) < 0)
-		return err;
-	s.gdt.base = BOOT_GDT_ADDR;
-	s.gdt.limit = sizeof(boot_gdt) - 1;
-	s.idt.base = 0;
-	s.idt.limit = 0;
-	s.ds = s.es = s.fs = s.gs = s.ss = data;
-	if (vm->entry_64bit) {
-		if ((err = vm_setup_boot_pagetables(vm)) < 0)
-			return err;
-		s.cs = flat_seg(SEL_CODE64, 11, true, false);
-		s.cr3 = BOOT_PML4_ADDR;
-		s.cr4 |= CR4_PAE;
-		s.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
-		s.efer |= EFER_LME | EFER_LMA;
-		r.rsi = vm->boot_params;
-		r.rsp = BOOT_STACK_TOP;
+	*r = (struct kvm_regs){ .rflags = 2 };
+	s->gdt.base = BOOT_GDT_ADDR;
+	s->gdt.limit = sizeof(boot_gdt) - 1;
+	s->idt.base = 0;
+	s->idt.limit = 0;
+	s->ds = s->es = s->fs = s->gs = s->ss = data;
+	if (e->mode == BOOT_ENTRY_LINUX64) {
+		s->cs = flat_seg(BOOT_SEL_CODE64, 11, true, false);
+		s->cr3 = BOOT_PML4_ADDR;
+		s->cr4 |= CR4_PAE;
+		s->cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
+		s->efer |= EFER_LME | EFER_LMA;
+		r->rsi = e->rsi;
+		r->rsp = e->rsp;
 	} else {
-		if ((err = gpa_write(&vm->mem, BOOT_GDT_ADDR, boot_gdt,
-				     sizeof(boot_gdt))) < 0)
-			return err;
-		s.cs = flat_seg(SEL_CODE32, 11, false, true);
-		s.cr0 = (s.cr0 | CR0_PE | CR0_ET) & ~CR0_PG;
-		s.cr4 = 0;
-		s.efer = 0;
-		r.rax = vm->entry_eax;
-		r.rbx = vm->entry_ebx;
+		s->cs = flat_seg(BOOT_SEL_CODE32, 11, false, true);
+		s->cr0 = (s->cr0 | CR0_PE | CR0_ET) & ~CR0_PG;
+		s->cr4 = 0;
+		s->efer = 0;
+		r->rax = e->eax;
+		r->rbx = e->ebx;
 	}
-	r.rip = vm->entry;
-	if ((err = kvm_ioctl(v->fd, KVM_SET_SREGS, &s)) < 0)
-		return err;
-	return kvm_ioctl(v->fd, KVM_SET_REGS, &r);
+	r->rip = e->rip;
 }

@@ -164,7 +164,7 @@ static int set_cmdline(struct boot_params *bp, const struct bootparams_cfg *c,
 		return -E2BIG;
 	}
 	if (c->cmdline_len == UINT64_MAX ||
-	    !gpa_ptr(c->mem, c->cmdline_addr, c->cmdline_len + 1)) {
+	    !gpa_in_ram(c->mem, c->cmdline_addr, c->cmdline_len + 1)) {
 		pt_err("command line at %#" PRIx64 " (+%" PRIu64
 		       " bytes) is not in guest RAM",
 		       c->cmdline_addr, c->cmdline_len);
@@ -190,7 +190,7 @@ static int set_initrd(struct boot_params *bp, const struct bootparams_cfg *c,
 	if (!c->initrd_size)
 		return 0;
 	if (c->initrd_addr > UINT64_MAX - c->initrd_size ||
-	    !gpa_ptr(c->mem, c->initrd_addr, c->initrd_size)) {
+	    !gpa_in_ram(c->mem, c->initrd_addr, c->initrd_size)) {
 		pt_err("initrd at %#" PRIx64 " (+%" PRIu64
 		       " bytes) is not in guest RAM",
 		       c->initrd_addr, c->initrd_size);

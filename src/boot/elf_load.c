@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "petrel/boot_plan.h"
 #include "petrel/elf_load.h"
 #include "petrel/util.h"
 
@@ -122,17 +123,9 @@ static struct phdr_view read_phdr(const uint8_t *img,
 				   h.p_memsz };
 }
 
-static uint64_t ram_top(const struct guest_mem *m)
-{
-	uint64_t top = 0;
-
-	for (int i = 0; i < m->nr_regions; i++)
-		top = MAX(top, m->regions[i].gpa + m->regions[i].size);
-	return top;
-}
-
-static int check_segment(const struct guest_mem *m, size_t len, int elf_class,
-			 const struct phdr_view *ph, const char **why)
+/* What the file alone can tell about a PT_LOAD. */
+static int check_segment(size_t len, int elf_class, const struct phdr_view *ph,
+			 const char **why)
 {
 	if (ph->filesz > ph->memsz)
 		return fail(why, "ELF: PT_LOAD with p_filesz > p_memsz", -EINVAL);
@@ -143,18 +136,11 @@ static int check_segment(const struct guest_mem *m, size_t len, int elf_class,
 			    -EINVAL);
 	if (elf_class == ELFCLASS32 && ph->paddr + ph->memsz > 4 * GiB)
 		return fail(why, "ELF: 32-bit PT_LOAD crosses 4 GiB", -EINVAL);
-	if (!gpa_ptr(m, ph->paddr, ph->memsz)) {
-		if (ph->paddr + ph->memsz > ram_top(m))
-			return fail(why, "ELF: PT_LOAD beyond the end of guest "
-				    "RAM", -ENOSPC);
-		return fail(why, "ELF: PT_LOAD not in guest RAM (a hole)",
-			    -EFAULT);
-	}
 	return 0;
 }
 
-int elf_load(const struct guest_mem *m, const uint8_t *img, size_t len,
-	     struct elf_info *out, const char **why)
+int elf_parse(const uint8_t *img, size_t len, struct elf_info *out,
+	      elf_segment_fn fn, void *opaque, const char **why)
 {
 	struct ehdr_view e;
 	struct elf_info info = { 0 };
@@ -171,13 +157,13 @@ int elf_load(const struct guest_mem *m, const uint8_t *img, size_t len,
 	info.entry = e.entry;
 	info.load_lo = UINT64_MAX;
 
-	/* Check every segment before writing any, so failure writes nothing. */
+	/* Every segment is checked before fn sees any. */
 	for (unsigned i = 0; i < e.phnum; i++) {
 		struct phdr_view ph = read_phdr(img, &e, i);
 
 		if (ph.type != PT_LOAD)
 			continue;
-		err = check_segment(m, len, e.elf_class, &ph, why);
+		err = check_segment(len, e.elf_class, &ph, why);
 		if (err < 0)
 			return err;
 		if (ph.memsz == 0)
@@ -189,19 +175,110 @@ int elf_load(const struct guest_mem *m, const uint8_t *img, size_t len,
 	if (info.nr_segments == 0)
 		return fail(why, "ELF: no loadable segments", -ENOEXEC);
 
-	for (unsigned i = 0; i < e.phnum; i++) {
+	for (unsigned i = 0; fn && i < e.phnum; i++) {
 		struct phdr_view ph = read_phdr(img, &e, i);
-		uint8_t *dst;
+		struct elf_segment s = { ph.offset, ph.paddr, ph.filesz, ph.memsz };
 
 		if (ph.type != PT_LOAD || ph.memsz == 0)
 			continue;
-		dst = gpa_ptr(m, ph.paddr, ph.memsz);
-		if (!dst) /* checked above; guards against a changed layout */
-			return fail(why, "ELF: PT_LOAD not in guest RAM", -EFAULT);
-		memcpy(dst, img + ph.offset, ph.filesz);
-		/* .bss: RAM may be reused, so it is not known to be zero */
-		memset(dst + ph.filesz, 0, ph.memsz - ph.filesz);
+		if ((err = fn(opaque, img, &s)) < 0)
+			return err;
 	}
 	*out = info;
 	return 0;
+}
+
+struct load_ctx {
+	const struct guest_mem *m;
+	const char *why;
+};
+
+static uint64_t ram_top(const struct guest_mem *m)
+{
+	uint64_t top = 0;
+
+	for (int i = 0; i < m->nr_regions; i++)
+		top = MAX(top, m->regions[i].gpa + m->regions[i].size);
+	return top;
+}
+
+static int check_ram(void *opaque, const uint8_t *img,
+		     const struct elf_segment *s)
+{
+	struct load_ctx *c = opaque;
+
+	(void)img;
+	if (gpa_ptr(c->m, s->paddr, s->memsz))
+		return 0;
+	if (s->paddr + s->memsz > ram_top(c->m)) {
+		c->why = "ELF: PT_LOAD beyond the end of guest RAM";
+		return -ENOSPC;
+	}
+	c->why = "ELF: PT_LOAD not in guest RAM (a hole)";
+	return -EFAULT;
+}
+
+static int copy_segment(void *opaque, const uint8_t *img,
+			const struct elf_segment *s)
+{
+	struct load_ctx *c = opaque;
+	uint8_t *dst = gpa_ptr(c->m, s->paddr, s->memsz);
+
+	if (!dst) { /* checked before; guards against a changed layout */
+		c->why = "ELF: PT_LOAD not in guest RAM";
+		return -EFAULT;
+	}
+	memcpy(dst, img + s->offset, s->filesz);
+	/* .bss: RAM may be reused, so it is not known to be zero */
+	memset(dst + s->filesz, 0, s->memsz - s->filesz);
+	return 0;
+}
+
+int elf_load(const struct guest_mem *m, const uint8_t *img, size_t len,
+	     struct elf_info *out, const char **why)
+{
+	struct load_ctx c = { m, NULL };
+	int err;
+
+	/* Check every segment against RAM before writing any. */
+	err = elf_parse(img, len, out, check_ram, &c, why);
+	if (err == 0)
+		err = elf_parse(img, len, out, copy_segment, &c, why);
+	if (err < 0 && c.why) {
+		if (why)
+			*why = c.why;
+		memset(out, 0, sizeof(*out));
+	}
+	return err;
+}
+
+struct plan_ctx {
+	struct boot_plan *p;
+	const char *name;
+};
+
+static int add_segment(void *opaque, const uint8_t *img,
+		       const struct elf_segment *s)
+{
+	struct plan_ctx *c = opaque;
+
+	return boot_plan_add(c->p, &(struct boot_segment){
+		.name = c->name,
+		.gpa = s->paddr,
+		.size = s->memsz,
+		.data = img + s->offset,
+		.len = s->filesz,
+		.zero_rest = true, /* .bss */
+	});
+}
+
+int elf_plan(struct boot_plan *p, const uint8_t *img, size_t len,
+	     const char *name, struct elf_info *out, const char **why)
+{
+	struct plan_ctx c = { p, name };
+	int err = elf_parse(img, len, out, add_segment, &c, why);
+
+	if (err == -ENOMEM && why)
+		*why = "out of memory";
+	return err;
 }

@@ -1,225 +1,266 @@
+/* The Linux x86 boot protocol as boot plan segments (linux_boot.h). */
 #include <elf.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "petrel/boot_plan.h"
 #include "petrel/bootparams.h"
 #include "petrel/bzimage.h"
 #include "petrel/decompress.h"
 #include "petrel/elf_load.h"
-#include "petrel/firmware.h"
 #include "petrel/layout.h"
 #include "petrel/linux_boot.h"
 #include "petrel/util.h"
-#include "petrel/vm.h"
 
-/* Where a decompressed vmlinux expects to live (CONFIG_PHYSICAL_START). */
-#define VMLINUX_DEFAULT_START 0x1000000ULL
-
-struct kernel_load {
-	const uint8_t *hdr;   /* setup header inside the bzImage, or NULL */
-	size_t hdr_len;
+/* What the image says about itself, before anything is loaded. */
+struct linux_kernel {
+	const char *path;
+	bool is_bzimage;
+	struct bzimage bz;    /* when is_bzimage */
+	const uint8_t *img;   /* an ELF vmlinux */
+	size_t len;
 	uint64_t initrd_addr_max;
 	uint32_t cmdline_size; /* the longest command line the kernel takes */
 	gpa_t kernel_end;     /* first byte the kernel does not need */
 };
 
-static int load_elf(struct vm *vm, const char *what, const uint8_t *img,
+/* a + b, or UINT64_MAX if that would wrap: an end no RAM reaches. */
+static uint64_t add_sat(uint64_t a, uint64_t b)
+{
+	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+static int identify(struct linux_kernel *k, const uint8_t *img, size_t len)
+{
+	const char *why = "";
+	int err;
+
+	if (bzimage_probe(img, len)) {
+		err = bzimage_parse(img, len, &k->bz, &why);
+		if (err < 0) {
+			pt_err("%s: not a bootable bzImage: %s", k->path, why);
+			return err;
+		}
+		if (!k->bz.kernel_64) {
+			pt_err("%s: this kernel has no 64-bit entry point (boot protocol "
+			       "%u.%02u, XLF_KERNEL_64 clear); petrel boots 64-bit kernels",
+			       k->path, k->bz.version >> 8, k->bz.version & 0xff);
+			return -ENOEXEC;
+		}
+		k->is_bzimage = true;
+		k->initrd_addr_max = k->bz.hdr.initrd_addr_max;
+		k->cmdline_size = k->bz.hdr.cmdline_size;
+		return 0;
+	}
+	if (elf_probe(img, len)) {
+		k->img = img;
+		k->len = len;
+		k->initrd_addr_max = BOOTPARAMS_SYNTH_INITRD_ADDR_MAX;
+		k->cmdline_size = BOOTPARAMS_SYNTH_CMDLINE_SIZE;
+		return 0;
+	}
+	pt_err("%s: not a kernel petrel can boot (neither a bzImage nor an ELF file)",
+	       k->path);
+	return -ENOEXEC;
+}
+
+/* The ELF's PT_LOADs as "the kernel" segments. */
+static int plan_elf(struct boot_plan *p, const char *path, const uint8_t *img,
 		    size_t len, struct elf_info *info)
 {
 	const char *why = "";
-	int err = elf_load(&vm->mem, img, len, info, &why);
+	int err = elf_plan(p, img, len, "the kernel", info, &why);
 
 	if (err < 0) {
-		pt_err("%s: cannot load: %s%s", what, why,
-		       err == -ENOSPC ? "; give the VM more --mem" : "");
+		pt_err("%s: cannot load: %s", path, why);
 		return err;
 	}
 	if (info->elf_class != ELFCLASS64 || info->machine != EM_X86_64) {
 		pt_err("%s: a 32-bit ELF without a Multiboot header: not a kernel "
-		       "petrel can boot", what);
+		       "petrel can boot", path);
 		return -ENOEXEC;
 	}
 	return 0;
 }
 
 /* Host-side decompression: the guest never runs the bzImage's decompressor. */
-static int load_bzimage_host(struct vm *vm, const struct bzimage *bz,
-			     struct kernel_load *kl)
+static int plan_bzimage_host(struct boot_plan *p, struct linux_kernel *k)
 {
-	const char *path = vm->cfg->kernel, *why = "";
+	const struct bzimage *bz = &k->bz;
+	const char *why = "";
 	struct elf_info info;
 	uint8_t *vmlinux = NULL;
 	size_t vmlinux_len = 0;
+	uint64_t init_end;
 	int err;
 
 	err = decompress(bz->payload, bz->payload_len, DECOMPRESS_MAX_OUT,
 			 &vmlinux, &vmlinux_len, &why);
 	if (err < 0) {
-		pt_err("%s: cannot decompress the %s payload on the host: %s", path,
+		pt_err("%s: cannot decompress the %s payload on the host: %s", k->path,
 		       decompress_name(decompress_detect(bz->payload, bz->payload_len)),
 		       why);
 		return err;
 	}
-	err = load_elf(vm, path, vmlinux, vmlinux_len, &info);
-	free(vmlinux);
-	if (err < 0)
+	/* the segments point into it: the one copy until the plan is applied */
+	if ((err = boot_plan_own(p, vmlinux)) < 0)
 		return err;
-	vm->entry = info.entry;
+	if ((err = plan_elf(p, k->path, vmlinux, vmlinux_len, &info)) < 0)
+		return err;
+	p->entry.rip = info.entry;
 	/* the kernel's bss and early page tables run to load address + init_size */
-	kl->kernel_end = MAX(info.load_hi, info.load_lo + bz->hdr.init_size);
-	return 0;
+	init_end = add_sat(info.load_lo, bz->hdr.init_size);
+	k->kernel_end = MAX(info.load_hi, init_end);
+	if (init_end > info.load_hi && init_end != UINT64_MAX)
+		err = boot_plan_add(p, &(struct boot_segment){
+			.name = "the kernel's init_size area", .gpa = info.load_hi,
+			.size = init_end - info.load_hi });
+	return err;
 }
 
 /* The classic path: the bzImage's own decompressor runs in the guest. */
-static int load_bzimage_guest(struct vm *vm, const struct bzimage *bz,
-			      struct kernel_load *kl)
+static int plan_bzimage_guest(struct boot_plan *p, struct linux_kernel *k)
 {
-	const char *why = "";
-	int err = bzimage_load_pm(bz, &vm->mem, BZIMAGE_LOAD_ADDR, &why);
+	const struct bzimage *bz = &k->bz;
+	uint64_t pref = bz->hdr.pref_address, init = bz->hdr.init_size;
 
-	if (err < 0) {
-		pt_err("%s: %s", vm->cfg->kernel, why);
-		return err;
+	/*
+	 * It decompresses to pref_address (or higher), needing init_size
+	 * there; a pref_address near 2^64 must not wrap into a small end.
+	 */
+	if (pref > UINT64_MAX - init) {
+		pt_err("%s: pref_address %#" PRIx64 " + init_size %#" PRIx64
+		       " is beyond 64-bit addresses: a corrupt setup header",
+		       k->path, pref, init);
+		return -EINVAL;
 	}
+	k->kernel_end = MAX(BZIMAGE_LOAD_ADDR + MAX(init, (uint64_t)bz->pm_len),
+			    pref + init);
 	/* the 64-bit entry point is 0x200 bytes into the protected-mode code */
-	vm->entry = BZIMAGE_LOAD_ADDR + 0x200;
-	/* it decompresses to pref_address (or higher), needing init_size there */
-	kl->kernel_end = MAX(BZIMAGE_LOAD_ADDR + bz->hdr.init_size,
-			     bz->hdr.pref_address + bz->hdr.init_size);
-	return 0;
+	p->entry.rip = BZIMAGE_LOAD_ADDR + 0x200;
+	/* its decompression buffer is the guest's: reserved, not zeroed */
+	return boot_plan_add(p, &(struct boot_segment){
+		.name = "the kernel", .gpa = BZIMAGE_LOAD_ADDR,
+		.size = k->kernel_end - BZIMAGE_LOAD_ADDR, .data = bz->pm,
+		.len = bz->pm_len });
 }
 
-static int load_kernel(struct vm *vm, const uint8_t *img, size_t len,
-		       struct kernel_load *kl)
+static int plan_kernel(struct boot_plan *p, const struct boot_config *cfg,
+		       struct linux_kernel *k)
 {
-	const char *path = vm->cfg->kernel, *why = "";
-	struct bzimage bz;
 	struct elf_info info;
 	int err;
 
-	if (bzimage_probe(img, len)) {
-		err = bzimage_parse(img, len, &bz, &why);
-		if (err < 0) {
-			pt_err("%s: not a bootable bzImage: %s", path, why);
+	if (!k->is_bzimage) {
+		p->kind = BOOT_VMLINUX;
+		if ((err = plan_elf(p, k->path, k->img, k->len, &info)) < 0)
 			return err;
-		}
-		if (!bz.kernel_64) {
-			pt_err("%s: this kernel has no 64-bit entry point (boot protocol "
-			       "%u.%02u, XLF_KERNEL_64 clear); petrel boots 64-bit kernels",
-			       path, bz.version >> 8, bz.version & 0xff);
-			return -ENOEXEC;
-		}
-		kl->hdr = img + BOOTPARAMS_SETUP_HDR_OFFSET;
-		kl->hdr_len = len - BOOTPARAMS_SETUP_HDR_OFFSET;
-		kl->initrd_addr_max = bz.hdr.initrd_addr_max;
-		kl->cmdline_size = bz.hdr.cmdline_size;
-		if (vm->cfg->guest_decompress || !bz.payload)
-			return load_bzimage_guest(vm, &bz, kl);
-		if (decompress_detect(bz.payload, bz.payload_len) == DECOMP_LZO) {
-			pt_warn("%s: lzo payload cannot be decompressed on the host; "
-				"using the kernel's own decompressor", path);
-			return load_bzimage_guest(vm, &bz, kl);
-		}
-		return load_bzimage_host(vm, &bz, kl);
-	}
-	if (elf_probe(img, len)) {
-		if ((err = load_elf(vm, path, img, len, &info)) < 0)
-			return err;
-		vm->entry = info.entry;
-		kl->kernel_end = info.load_hi;
-		kl->initrd_addr_max = BOOTPARAMS_SYNTH_INITRD_ADDR_MAX;
-		kl->cmdline_size = BOOTPARAMS_SYNTH_CMDLINE_SIZE;
+		p->entry.rip = info.entry;
+		k->kernel_end = info.load_hi;
 		return 0;
 	}
-	pt_err("%s: not a kernel petrel can boot (neither a bzImage nor an ELF file)",
-	       path);
-	return -ENOEXEC;
+	p->kind = BOOT_BZIMAGE_GUEST;
+	if (cfg->guest_decompress || !k->bz.payload)
+		return plan_bzimage_guest(p, k);
+	if (decompress_detect(k->bz.payload, k->bz.payload_len) == DECOMP_LZO) {
+		pt_warn("%s: lzo payload cannot be decompressed on the host; "
+			"using the kernel's own decompressor", k->path);
+		return plan_bzimage_guest(p, k);
+	}
+	p->kind = BOOT_BZIMAGE_HOST;
+	return plan_bzimage_host(p, k);
 }
 
-static int load_initrd(struct vm *vm, const struct kernel_load *kl,
-		       gpa_t *addr, uint64_t *size)
+static int plan_initrd(struct boot_plan *p, const struct boot_config *cfg,
+		       const struct linux_kernel *k, const uint8_t *initrd,
+		       size_t len, struct bootparams_cfg *bc)
 {
-	const char *path = vm->cfg->initrd;
-	uint8_t *data;
-	size_t len;
+	gpa_t addr;
 	int err;
 
-	*addr = 0;
-	*size = 0;
-	if (!path)
+	if (!initrd)
 		return 0;
-	if ((err = kernel_read_initrd(vm, &data, &len)) < 0)
-		return err;
-	err = initrd_place(&vm->mem, len, kl->initrd_addr_max, kl->kernel_end, addr);
+	err = initrd_place(&p->mem, len, k->initrd_addr_max, k->kernel_end, &addr);
 	if (err < 0) {
 		pt_err("--initrd %s: %zu bytes do not fit in low guest memory between "
 		       "the kernel's end (0x%llx) and the limit 0x%llx; give the VM "
-		       "more --mem", path, len, (unsigned long long)kl->kernel_end,
-		       (unsigned long long)MIN(kl->initrd_addr_max,
-					       vm->mem.regions[0].size));
-		free(data);
+		       "more --mem", cfg->initrd, len, (unsigned long long)k->kernel_end,
+		       (unsigned long long)MIN(k->initrd_addr_max,
+					       p->mem.regions[0].size));
 		return err;
 	}
-	err = gpa_write(&vm->mem, *addr, data, len);
-	free(data);
-	*size = len;
-	return err;
+	bc->initrd_addr = addr;
+	bc->initrd_size = len;
+	return boot_plan_add(p, &(struct boot_segment){
+		.name = "the initrd", .gpa = addr, .size = len, .data = initrd,
+		.len = len });
 }
 
-int linux_boot_load(struct vm *vm, const uint8_t *img, size_t len)
+static int plan_cmdline(struct boot_plan *p, const char *cmdline, size_t len)
 {
-	const struct vm_config *cfg = vm->cfg;
-	struct kernel_load kl = { 0 };
+	char *buf = boot_plan_alloc(p, len + 1);
+
+	if (!buf)
+		return -ENOMEM;
+	memcpy(buf, cmdline, len);
+	return boot_plan_add(p, &(struct boot_segment){
+		.name = "the command line", .gpa = BOOT_CMDLINE_ADDR,
+		.size = len + 1, .data = (const uint8_t *)buf, .len = len + 1 });
+}
+
+int linux_boot_plan(struct boot_plan *p, const struct boot_config *cfg,
+		    const uint8_t *img, size_t len, const uint8_t *initrd,
+		    size_t initrd_len)
+{
+	struct linux_kernel k = { .path = cfg->kernel };
 	struct bootparams_cfg bc = { 0 };
+	const char *cmdline = cfg->cmdline ? cfg->cmdline : "";
+	size_t cmdline_len = strlen(cmdline);
 	struct boot_params *bp;
-	size_t cmdline_len = strlen(cfg->cmdline);
 	int err;
 
-	err = load_kernel(vm, img, len, &kl);
-	if (err < 0)
-		goto out;
-	if (kl.kernel_end > vm->mem.regions[0].size) {
+	if ((err = identify(&k, img, len)) < 0)
+		return err;
+	/* before the kernel is decompressed: the header knows the limit */
+	if (cmdline_len > k.cmdline_size || cmdline_len >= BOOT_CMDLINE_MAX) {
+		pt_err("--cmdline: %zu bytes is longer than this kernel accepts (%u)",
+		       cmdline_len, k.cmdline_size);
+		return -E2BIG;
+	}
+	if ((err = plan_kernel(p, cfg, &k)) < 0)
+		return err;
+	if (k.kernel_end > p->mem.regions[0].size) {
 		pt_err("--kernel %s: needs guest memory up to 0x%llx but low RAM ends "
 		       "at 0x%llx; give the VM more --mem", cfg->kernel,
-		       (unsigned long long)kl.kernel_end,
-		       (unsigned long long)vm->mem.regions[0].size);
-		err = -ENOSPC;
-		goto out;
+		       (unsigned long long)k.kernel_end,
+		       (unsigned long long)p->mem.regions[0].size);
+		return -ENOSPC;
 	}
-	if ((err = load_initrd(vm, &kl, &bc.initrd_addr, &bc.initrd_size)) < 0)
-		goto out;
+	if ((err = plan_initrd(p, cfg, &k, initrd, initrd_len, &bc)) < 0)
+		return err;
+	if ((err = plan_cmdline(p, cmdline, cmdline_len)) < 0)
+		return err;
 
-	if (cmdline_len > kl.cmdline_size || cmdline_len >= BOOT_CMDLINE_MAX) {
-		pt_err("--cmdline: %zu bytes is longer than this kernel accepts (%u)",
-		       cmdline_len, kl.cmdline_size);
-		err = -E2BIG;
-		goto out;
+	if (k.is_bzimage) {
+		bc.setup_hdr = img + BOOTPARAMS_SETUP_HDR_OFFSET;
+		bc.setup_hdr_len = len - BOOTPARAMS_SETUP_HDR_OFFSET;
 	}
-	if ((err = gpa_write(&vm->mem, BOOT_CMDLINE_ADDR, cfg->cmdline,
-			     cmdline_len + 1)) < 0)
-		goto out;
-
-	if ((err = firmware_tables_write(vm, &bc.acpi_rsdp_addr)) < 0)
-		goto out;
-
-	bc.setup_hdr = kl.hdr;
-	bc.setup_hdr_len = kl.hdr_len;
-	bc.mem = &vm->mem;
+	bc.mem = &p->mem;
 	bc.cmdline_addr = BOOT_CMDLINE_ADDR;
 	bc.cmdline_len = cmdline_len;
-	bp = gpa_ptr(&vm->mem, BOOT_PARAMS_ADDR, sizeof(*bp));
-	if (!bp) {
-		err = -EFAULT;
-		goto out;
-	}
-	err = bootparams_build(bp, &bc);
-	if (err < 0)
+	bc.acpi_rsdp_addr = p->acpi_rsdp;
+	if (!(bp = boot_plan_alloc(p, sizeof(*bp))))
+		return -ENOMEM;
+	if ((err = bootparams_build(bp, &bc)) < 0) {
 		pt_err("cannot build boot_params: %s", strerror(-err));
-	if (err < 0)
-		goto out;
-	vm->boot_params = BOOT_PARAMS_ADDR;
-	vm->entry_64bit = true;
-out:
-	return err;
+		return err;
+	}
+	p->entry.mode = BOOT_ENTRY_LINUX64;
+	p->entry.rsi = BOOT_PARAMS_ADDR;
+	p->entry.rsp = BOOT_STACK_TOP;
+	return boot_plan_add(p, &(struct boot_segment){
+		.name = "boot_params", .gpa = BOOT_PARAMS_ADDR, .size = sizeof(*bp),
+		.data = (const uint8_t *)bp, .len = sizeof(*bp) });
 }

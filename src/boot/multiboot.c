@@ -1,6 +1,8 @@
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "petrel/boot_plan.h"
 #include "petrel/bootparams.h"
 #include "petrel/elf_load.h"
 #include "petrel/layout.h"
@@ -64,12 +66,11 @@ int multiboot_find(const uint8_t *img, size_t len,
 }
 
 /* flag 16: the file is copied from header_addr - offset, to load_addr. */
-static int load_aout(const struct guest_mem *m, const uint8_t *img, size_t len,
+static int plan_aout(struct boot_plan *p, const uint8_t *img, size_t len,
 		     const struct multiboot_header_info *h, uint64_t *lo,
 		     uint64_t *hi, const char **why)
 {
-	uint64_t file_start, copy_len, load_end, bss_end;
-	uint8_t *dst;
+	uint64_t file_start, load_end, bss_end;
 
 	if (h->header_addr < h->load_addr ||
 	    h->header_addr - h->load_addr > h->offset) {
@@ -85,76 +86,133 @@ static int load_aout(const struct guest_mem *m, const uint8_t *img, size_t len,
 		*why = "Multiboot load_end_addr/bss_end_addr are inconsistent";
 		return -ENOEXEC;
 	}
-	copy_len = load_end - h->load_addr;
-	dst = gpa_ptr(m, h->load_addr, bss_end - h->load_addr);
-	if (!dst) {
-		*why = "Multiboot kernel does not fit in guest RAM";
-		return -ENOSPC;
+	if (bss_end == h->load_addr) {
+		*why = "Multiboot kernel loads nothing (load_end_addr = load_addr)";
+		return -ENOEXEC;
 	}
-	memcpy(dst, img + file_start, copy_len);
-	memset(dst + copy_len, 0, bss_end - load_end);
 	*lo = h->load_addr;
 	*hi = bss_end;
-	return 0;
+	return boot_plan_add(p, &(struct boot_segment){
+		.name = "the kernel", .gpa = h->load_addr,
+		.size = bss_end - h->load_addr, .data = img + file_start,
+		.len = load_end - h->load_addr, .zero_rest = true });
 }
 
-static int write_info(const struct guest_mem *m, struct multiboot_load *ml,
-		      uint64_t kernel_end, const char **why)
+char *multiboot_cmdline(const char *kernel_path, const char *cmdline)
 {
-	struct boot_e820_entry e820[MB_MAX_MMAP];
-	uint8_t info[88] = { 0 };
-	uint32_t flags = MBI_MEMORY | MBI_MMAP | MBI_LOADER_NAME;
-	unsigned n;
-	uint64_t upper_end = m->regions[0].size;
-	uint8_t *mmap = gpa_ptr(m, MULTIBOOT_MMAP_ADDR, MB_MAX_MMAP * 24);
-	static const char name[] = "petrel";
+	size_t plen = strlen(kernel_path);
+	size_t clen = cmdline ? strlen(cmdline) : 0;
+	char *s = malloc(plen + 1 + clen + 1);
+
+	if (!s)
+		return NULL;
+	memcpy(s, kernel_path, plen);
+	s[plen] = '\0';
+	/* GRUB's way for an empty line: QEMU would leave "path " */
+	if (clen) {
+		s[plen] = ' ';
+		memcpy(s + plen + 1, cmdline, clen + 1);
+	}
+	return s;
+}
+
+static int plan_cmdline(struct boot_plan *p, const struct multiboot_load *ml,
+			const char **why)
+{
+	char *line = multiboot_cmdline(ml->kernel_path, ml->cmdline);
+	size_t l;
 	int err;
 
-	if ((err = e820_build(m, e820, MB_MAX_MMAP, &n)) < 0 || !mmap) {
-		*why = "cannot build the memory map";
-		return err < 0 ? err : -EFAULT;
+	if (!line || boot_plan_own(p, line) < 0) {
+		*why = "out of memory";
+		return -ENOMEM;
 	}
+	l = strlen(line);
+	if (l >= BOOT_CMDLINE_MAX) {
+		*why = "command line too long";
+		return -E2BIG;
+	}
+	err = boot_plan_add(p, &(struct boot_segment){
+		.name = "the command line", .gpa = BOOT_CMDLINE_ADDR,
+		.size = l + 1, .data = (const uint8_t *)line, .len = l + 1 });
+	if (err < 0)
+		*why = "out of memory";
+	return err;
+}
+
+/* Module 0 (the initrd) above the kernel; its entry goes to mods. */
+static int plan_module(struct boot_plan *p, const struct multiboot_load *ml,
+		       uint64_t kernel_end, uint32_t mod[4], const char **why)
+{
+	gpa_t at;
+
+	if (initrd_place(&p->mem, ml->module_len, 0xffffffffULL, kernel_end, &at) < 0) {
+		*why = "the initrd (module 0) does not fit in low guest memory";
+		return -ENOSPC;
+	}
+	mod[0] = (uint32_t)at;
+	mod[1] = (uint32_t)(at + ml->module_len);
+	mod[2] = MULTIBOOT_NAME_ADDR; /* the module's string: "petrel" */
+	mod[3] = 0;
+	return boot_plan_add(p, &(struct boot_segment){
+		.name = "the initrd", .gpa = at, .size = ml->module_len,
+		.data = ml->module, .len = ml->module_len });
+}
+
+/*
+ * The information structure, its memory map, module list and loader name
+ * in one buffer, written through a window at their guest addresses.
+ */
+static int plan_info(struct boot_plan *p, const struct multiboot_load *ml,
+		     uint64_t kernel_end, const char **why)
+{
+	const uint64_t size = MULTIBOOT_INFO_END - MULTIBOOT_INFO_ADDR;
+	struct boot_e820_entry e820[MB_MAX_MMAP];
+	struct guest_mem win;
+	uint8_t info[88] = { 0 };
+	uint32_t flags = MBI_MEMORY | MBI_MMAP | MBI_LOADER_NAME;
+	uint8_t *buf = boot_plan_alloc(p, size), *mmap;
+	static const char name[] = "petrel";
+	unsigned n;
+	int err;
+
+	_Static_assert(MULTIBOOT_MMAP_ADDR + MB_MAX_MMAP * 24 <= MULTIBOOT_MODS_ADDR &&
+			       MULTIBOOT_MODS_ADDR + 16 <= MULTIBOOT_NAME_ADDR &&
+			       MULTIBOOT_NAME_ADDR + sizeof(name) <= MULTIBOOT_INFO_END,
+		       "Multiboot information layout");
+	if (!buf) {
+		*why = "out of memory";
+		return -ENOMEM;
+	}
+	guest_mem_window(&win, MULTIBOOT_INFO_ADDR, buf, size);
+	if ((err = e820_build(&p->mem, e820, MB_MAX_MMAP, &n)) < 0) {
+		*why = "cannot build the memory map";
+		return err;
+	}
+	mmap = gpa_ptr(&win, MULTIBOOT_MMAP_ADDR, MB_MAX_MMAP * 24);
 	for (unsigned i = 0; i < n; i++) {
 		uint8_t *e = mmap + 24 * i;
-		uint32_t size = 20, type = e820[i].type;
-		memcpy(e, &size, 4); /* "size" counts the bytes after itself */
+		uint32_t esize = 20, type = e820[i].type;
+		memcpy(e, &esize, 4); /* "size" counts the bytes after itself */
 		memcpy(e + 4, &e820[i].addr, 8);
 		memcpy(e + 12, &e820[i].size, 8);
 		memcpy(e + 20, &type, 4);
 	}
 	/* mem_lower: KiB below 640K; mem_upper: KiB from 1 MiB to the first hole */
 	uint32_t mem_lower = (uint32_t)(EBDA_START / 1024);
-	uint32_t mem_upper = (uint32_t)((upper_end - HIGH_MEMORY_START) / 1024);
+	uint32_t mem_upper = (uint32_t)((p->mem.regions[0].size - HIGH_MEMORY_START) / 1024);
 	memcpy(info + 4, &mem_lower, 4);
 	memcpy(info + 8, &mem_upper, 4);
-	if (ml->cmdline) {
-		size_t l = strlen(ml->cmdline);
-		if (l >= BOOT_CMDLINE_MAX) {
-			*why = "command line too long";
-			return -E2BIG;
-		}
-		if ((err = gpa_write(m, BOOT_CMDLINE_ADDR, ml->cmdline, l + 1)) < 0)
-			return err;
-		uint32_t a = BOOT_CMDLINE_ADDR;
-		memcpy(info + 16, &a, 4);
-		flags |= MBI_CMDLINE;
-	}
+	if ((err = plan_cmdline(p, ml, why)) < 0)
+		return err;
+	uint32_t cmdline_addr = BOOT_CMDLINE_ADDR;
+	memcpy(info + 16, &cmdline_addr, 4);
+	flags |= MBI_CMDLINE;
 	if (ml->module) {
-		gpa_t at;
-		uint32_t mod[4];
-		if (initrd_place(m, ml->module_len, 0xffffffffULL, kernel_end, &at) < 0) {
-			*why = "the initrd (module 0) does not fit in low guest memory";
-			return -ENOSPC;
-		}
-		if ((err = gpa_write(m, at, ml->module, ml->module_len)) < 0)
+		uint32_t mod[4], count = 1, addr = MULTIBOOT_MODS_ADDR;
+		if ((err = plan_module(p, ml, kernel_end, mod, why)) < 0)
 			return err;
-		mod[0] = (uint32_t)at;
-		mod[1] = (uint32_t)(at + ml->module_len);
-		mod[2] = MULTIBOOT_NAME_ADDR; /* the module's string: "petrel" */
-		mod[3] = 0;
-		if ((err = gpa_write(m, MULTIBOOT_MODS_ADDR, mod, sizeof(mod))) < 0)
-			return err;
-		uint32_t count = 1, addr = MULTIBOOT_MODS_ADDR;
+		memcpy(gpa_ptr(&win, MULTIBOOT_MODS_ADDR, sizeof(mod)), mod, sizeof(mod));
 		memcpy(info + 20, &count, 4);
 		memcpy(info + 24, &addr, 4);
 		flags |= MBI_MODS;
@@ -165,28 +223,29 @@ static int write_info(const struct guest_mem *m, struct multiboot_load *ml,
 	memcpy(info + 48, &mmap_addr, 4);
 	memcpy(info + 64, &name_addr, 4);
 	memcpy(info, &flags, 4);
-	if ((err = gpa_write(m, MULTIBOOT_NAME_ADDR, name, sizeof(name))) < 0)
-		return err;
-	ml->info_addr = MULTIBOOT_INFO_ADDR;
-	return gpa_write(m, MULTIBOOT_INFO_ADDR, info, sizeof(info));
+	memcpy(gpa_ptr(&win, MULTIBOOT_NAME_ADDR, sizeof(name)), name, sizeof(name));
+	memcpy(gpa_ptr(&win, MULTIBOOT_INFO_ADDR, sizeof(info)), info, sizeof(info));
+	return boot_plan_add(p, &(struct boot_segment){
+		.name = "the Multiboot information", .gpa = MULTIBOOT_INFO_ADDR,
+		.size = size, .data = buf, .len = size });
 }
 
-int multiboot_load(const struct guest_mem *m, const uint8_t *img, size_t len,
-		   struct multiboot_load *ml, const char **why)
+int multiboot_plan(struct boot_plan *p, const uint8_t *img, size_t len,
+		   const struct multiboot_load *ml, const char **why)
 {
 	struct multiboot_header_info h;
-	uint64_t lo, hi;
+	uint64_t lo, hi, entry;
 	int err;
 
 	if ((err = multiboot_find(img, len, &h, why)) < 0)
 		return err;
 	if (h.aout_kludge) {
-		if ((err = load_aout(m, img, len, &h, &lo, &hi, why)) < 0)
+		if ((err = plan_aout(p, img, len, &h, &lo, &hi, why)) < 0)
 			return err;
-		ml->entry = h.entry_addr;
+		entry = h.entry_addr;
 	} else {
 		struct elf_info ei;
-		if ((err = elf_load(m, img, len, &ei, why)) < 0)
+		if ((err = elf_plan(p, img, len, "the kernel", &ei, why)) < 0)
 			return err;
 		if (ei.entry > 0xffffffffULL) {
 			*why = "Multiboot ELF entry point is above 4 GiB";
@@ -194,16 +253,30 @@ int multiboot_load(const struct guest_mem *m, const uint8_t *img, size_t len,
 		}
 		lo = ei.load_lo;
 		hi = ei.load_hi;
-		ml->entry = (uint32_t)ei.entry;
+		entry = ei.entry;
 	}
 	if (lo < HIGH_MEMORY_START) {
 		*why = "Multiboot kernel loads below 1 MiB, where petrel keeps the "
 		       "Multiboot information";
 		return -ENOEXEC;
 	}
-	if (ml->entry < lo || ml->entry >= hi) {
+	if (entry < lo || entry >= hi) {
 		*why = "Multiboot entry point is outside the loaded image";
 		return -ENOEXEC;
 	}
-	return write_info(m, ml, hi, why);
+	/* before the module is placed above it: say what is really wrong */
+	if (!gpa_in_ram(&p->mem, lo, hi - lo)) {
+		*why = "Multiboot kernel does not fit in guest RAM; give the VM more --mem";
+		return -ENOSPC;
+	}
+	if ((err = plan_info(p, ml, hi, why)) < 0)
+		return err;
+	p->kind = BOOT_MULTIBOOT;
+	p->entry = (struct boot_entry){
+		.mode = BOOT_ENTRY_MULTIBOOT32,
+		.rip = entry,
+		.eax = MULTIBOOT_BOOTLOADER_MAGIC,
+		.ebx = MULTIBOOT_INFO_ADDR,
+	};
+	return 0;
 }

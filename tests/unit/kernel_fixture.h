@@ -7,6 +7,7 @@
 #ifndef PETREL_TEST_KERNEL_FIXTURE_H
 #define PETREL_TEST_KERNEL_FIXTURE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -15,6 +16,8 @@ struct kernel {
 	size_t len;
 };
 
+/* Where the kernel is (true if readable there), and its bytes. */
+bool kernel_path(char *path, size_t size);
 uint8_t *read_kernel(size_t *len);
 int load_kernel(void **state);  /* cmocka group setup */
 int free_kernel(void **state);  /* cmocka group teardown */

@@ -69,6 +69,22 @@ static void errors_are_explained(void **state)
 	free(c);
 }
 
+/* Names are checked without any CPUID table: before /dev/kvm is opened. */
+static void names_checked_without_kvm(void **state)
+{
+	struct cpu_feature_edit ok[] = { { "cx16", false }, { "xsave", false },
+					 { "avx512f", true } };
+	struct cpu_feature_edit bad[] = { { "cx16", false }, { "warpdrive", true } };
+	char err[256] = "";
+	(void)state;
+
+	assert_int_equal(cpuid_check_edits(ok, 3, err, sizeof(err)), 0);
+	assert_int_equal(cpuid_check_edits(NULL, 0, err, sizeof(err)), 0);
+	assert_int_equal(cpuid_check_edits(bad, 2, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "--cpu-features: unknown feature \"warpdrive\""));
+	assert_non_null(strstr(err, "--cpu-features=help"));
+}
+
 static void topology_per_vcpu(void **state)
 {
 	struct kvm_cpuid2 *c = table();
@@ -98,6 +114,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(remove_and_add_back),
 		cmocka_unit_test(errors_are_explained),
+		cmocka_unit_test(names_checked_without_kvm),
 		cmocka_unit_test(topology_per_vcpu),
 	};
 	return cmocka_run_group_tests_name("cpuid", tests, NULL, NULL);

@@ -55,6 +55,53 @@ static void bad_sizes(void **state)
 
 	assert_int_equal(guest_mem_init(&m, 0), -EINVAL);
 	assert_int_equal(guest_mem_init(&m, 4097), -EINVAL);
+	assert_int_equal(guest_mem_layout(&m, 0), -EINVAL);
+	assert_int_equal(guest_mem_layout(&m, 4097), -EINVAL);
+}
+
+/* The layout alone, as the boot planner sees it: no host memory behind it. */
+static void layout_without_mapping(void **state)
+{
+	struct guest_mem l, m;
+	(void)state;
+
+	assert_int_equal(guest_mem_layout(&l, 6 * GiB), 0);
+	assert_int_equal(guest_mem_init(&m, 6 * GiB), 0);
+	assert_int_equal(l.ram_size, m.ram_size);
+	assert_int_equal(l.nr_regions, m.nr_regions);
+	for (int i = 0; i < l.nr_regions; i++) {
+		assert_int_equal(l.regions[i].gpa, m.regions[i].gpa);
+		assert_int_equal(l.regions[i].size, m.regions[i].size);
+		assert_null(l.regions[i].hva);
+	}
+	assert_null(l.base);
+	assert_true(gpa_in_ram(&l, 0, 3 * GiB));
+	assert_true(gpa_in_ram(&l, 4 * GiB, 3 * GiB));
+	assert_false(gpa_in_ram(&l, 3 * GiB - 8, 16)); /* across the hole */
+	assert_false(gpa_in_ram(&l, 7 * GiB - 8, 16));
+	assert_false(gpa_in_ram(&l, UINT64_MAX - 4, 16));
+	/* nothing to point at: gpa_ptr says no, even for RAM */
+	assert_null(gpa_ptr(&l, 0, 1));
+	assert_null(gpa_ptr(&l, 4096, 1));
+	assert_int_equal(gpa_write(&l, 4096, "x", 1), -EFAULT);
+	guest_mem_destroy(&l); /* a no-op */
+	guest_mem_destroy(&m);
+}
+
+/* A window: a buffer addressed by the gpa it will have in the guest. */
+static void window_over_buffer(void **state)
+{
+	struct guest_mem w;
+	uint8_t buf[64] = { 0 };
+	(void)state;
+
+	guest_mem_window(&w, 0xe0000, buf, sizeof(buf));
+	assert_ptr_equal(gpa_ptr(&w, 0xe0000, 64), buf);
+	assert_ptr_equal(gpa_ptr(&w, 0xe0010, 8), buf + 16);
+	assert_null(gpa_ptr(&w, 0xe0000 - 1, 1));
+	assert_null(gpa_ptr(&w, 0xe0000, 65));
+	assert_int_equal(gpa_write(&w, 0xe0020, "petrel", 7), 0);
+	assert_string_equal((char *)buf + 32, "petrel");
 }
 
 static void accessors_check_bounds(void **state)
@@ -101,6 +148,8 @@ int main(void)
 		cmocka_unit_test(layout_small),
 		cmocka_unit_test(layout_split_around_hole),
 		cmocka_unit_test(bad_sizes),
+		cmocka_unit_test(layout_without_mapping),
+		cmocka_unit_test(window_over_buffer),
 		cmocka_unit_test(accessors_check_bounds),
 		cmocka_unit_test(untouched_memory_is_not_resident),
 	};
