@@ -147,10 +147,16 @@ int vm_devices_create(struct vm *vm)
 		return err;
 
 	if (vm->cfg->debug_exit_port) {
+		unsigned port = vm->cfg->debug_exit_port;
+		unsigned last = port + DEBUG_EXIT_NR_PORTS - 1;
+
 		d->debug_exit = (struct debug_exit){ guest_exit, vm };
-		if ((err = add_pio(vm, vm->cfg->debug_exit_port, 1, &debug_exit_ops,
-				   &d->debug_exit, "debug-exit")) < 0)
+		if ((err = debug_exit_insert(&vm->pio, vm->cfg->debug_exit_port,
+					     &d->debug_exit)) < 0) {
+			pt_err("cannot place debug-exit at ports 0x%x-0x%x: %s", port,
+			       last > 0xffff ? 0xffff : last, strerror(-err));
 			return err;
+		}
 	}
 
 	if ((err = console_start(&d->console)) < 0) {

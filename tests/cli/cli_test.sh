@@ -78,16 +78,22 @@ else
 	expect "command line too long" 1 "longer than this kernel accepts" -- run -k "$KERNEL" -c "$long"
 	expect "unknown CPU feature" 1 'unknown feature "warpdrive"' -- run -k "$KERNEL" --cpu-features=-warpdrive
 
-	# a guest's own reset and poweroff end petrel with status 0
-	for mode in 1:i8042 2:cf9 3:acpi; do
+	# a guest's own reset and poweroff end petrel with status 0; an outl or
+	# outw of V to the debug-exit port ends it with (V << 1 | 1) & 0xff, as
+	# QEMU's isa-debug-exit,iosize=4 does
+	for mode in 1:i8042 2:cf9 3:acpi 4:outl 5:outw; do
 		cc -m32 -DMODE=${mode%%:*} -c tests/cli/power_guest.S -o "$tmp/power.o" &&
 		ld -m elf_i386 -N -nostdlib -static --no-warn-rwx-segments -e _start -Ttext=0x100000 \
 			-o "$tmp/power.elf" "$tmp/power.o" || { fail=$((fail + 1)); continue; }
+		status=0 name="guest stop via ${mode#*:}" extra=()
 		case ${mode#*:} in
 		acpi) want="guest powered off \(acpi\)" ;;
+		outl) status=67 extra=(--debug-exit) name="outl to the debug-exit port" ;;
+		outw) status=33 extra=(--debug-exit) name="outw to the debug-exit port" ;;
 		*) want="guest reset \(${mode#*:}\)" ;;
 		esac
-		expect "guest stop via ${mode#*:}" 0 "$want" -- run -k "$tmp/power.elf" --console none
+		[ $status -ne 0 ] && want="debug-exit port \(status $status\)"
+		expect "$name" $status "$want" -- run -k "$tmp/power.elf" --console none "${extra[@]}"
 	done
 
 	# a running guest stopped by SIGTERM: clean stop, status 5
