@@ -244,14 +244,29 @@ static void kick_handler(int sig)
 
 int vcpu_start(struct vcpu *v)
 {
+	struct vm *vm = v->vm;
 	struct sigaction sa = { .sa_handler = kick_handler };
 	int err;
 
 	sigemptyset(&sa.sa_mask);
-	sigaction(v->vm->kick_signal, &sa, NULL);
-	err = pthread_create(&v->thread, NULL, vcpu_thread, v);
-	if (err)
-		return -err;
-	v->thread_started = true;
-	return 0;
+	sigaction(vm->kick_signal, &sa, NULL);
+	/*
+	 * Under the stop lock, so that vm_request_stop sees the thread either
+	 * not yet created (and then we see stopped and do not create it) or
+	 * created and marked started (and kicks it). Marked only after
+	 * pthread_create returns, the thread could already be inside KVM_RUN,
+	 * past immediate_exit, when a stop found it unmarked: no kick, and a
+	 * guest that never exits would keep it there. pthread_create does not
+	 * wait for the new thread, so holding the lock cannot deadlock with a
+	 * thread that calls vm_request_stop at once.
+	 */
+	pthread_mutex_lock(&vm->stop.lock);
+	if (vm->stop.stopped)
+		err = ECANCELED;
+	else
+		err = pthread_create(&v->thread, NULL, vcpu_thread, v);
+	if (!err)
+		v->thread_started = true;
+	pthread_mutex_unlock(&vm->stop.lock);
+	return -err;
 }

@@ -113,15 +113,28 @@ int vm_create_machine(struct vm *vm, const struct vm_config *cfg)
 
 int vm_create_vcpus(struct vm *vm)
 {
+	struct vcpu *vcpus = calloc(vm->cfg->ncpus, sizeof(*vcpus));
 	int err;
 
-	vm->vcpus = calloc(vm->cfg->ncpus, sizeof(*vm->vcpus));
-	if (!vm->vcpus)
+	if (!vcpus)
 		return -ENOMEM;
+	pthread_mutex_lock(&vm->stop.lock);
+	vm->vcpus = vcpus;
+	pthread_mutex_unlock(&vm->stop.lock);
 	for (unsigned i = 0; i < vm->cfg->ncpus; i++) {
-		if ((err = vcpu_create(vm, &vm->vcpus[i], i)) < 0)
+		if ((err = vcpu_create(vm, &vcpus[i], i)) < 0)
 			return err;
+		/*
+		 * Published whole, under the lock vm_request_stop holds while it
+		 * walks the vCPUs (the console thread may stop the VM now). One
+		 * made after a stop gets the immediate_exit it missed, so it
+		 * cannot enter the guest even if someone runs it by hand.
+		 */
+		pthread_mutex_lock(&vm->stop.lock);
+		if (vm->stop.stopped)
+			__atomic_store_n(&vcpus[i].run->immediate_exit, 1, __ATOMIC_SEQ_CST);
 		vm->nr_vcpus++;
+		pthread_mutex_unlock(&vm->stop.lock);
 	}
 	return 0;
 }
@@ -177,7 +190,12 @@ void vm_request_stop(struct vm *vm, int status, const char *fmt, ...)
 	va_end(ap);
 	/*
 	 * immediate_exit covers a vCPU between its stop check and KVM_RUN;
-	 * the signal covers one already inside KVM_RUN.
+	 * the signal covers one already inside KVM_RUN. The vCPU array, its
+	 * count and thread_started change only under this lock (vm_create_vcpus,
+	 * vcpu_start, vm_run, vm_destroy), so this walk sees every vCPU that
+	 * exists and every thread that runs; vcpu_start refuses to start one
+	 * once stopped is set, so no thread can begin after the walk unkicked.
+	 * Nothing here takes another lock: callers may hold device locks.
 	 */
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
@@ -238,7 +256,7 @@ int vm_run(struct vm *vm)
 
 	for (unsigned i = 0; i < vm->nr_vcpus && !err; i++)
 		err = vcpu_start(&vm->vcpus[i]);
-	if (err)
+	if (err && err != -ECANCELED) /* -ECANCELED: already stopping */
 		vm_request_stop(vm, EXIT_VMM_ERROR, "cannot start vCPU threads: %s",
 				strerror(-err));
 
@@ -247,11 +265,19 @@ int vm_run(struct vm *vm)
 		pthread_cond_wait(&vm->stop.cond, &vm->stop.lock);
 	pthread_mutex_unlock(&vm->stop.lock);
 
+	/*
+	 * Joined without the lock (a vCPU thread may be in vm_request_stop,
+	 * waiting for it); the flag is cleared under it. This thread is the
+	 * only writer, so its own unlocked read is safe.
+	 */
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
-		if (vm->vcpus[i].thread_started) {
-			pthread_join(vm->vcpus[i].thread, NULL);
-			vm->vcpus[i].thread_started = false;
-		}
+		struct vcpu *v = &vm->vcpus[i];
+		if (!v->thread_started)
+			continue;
+		pthread_join(v->thread, NULL);
+		pthread_mutex_lock(&vm->stop.lock);
+		v->thread_started = false;
+		pthread_mutex_unlock(&vm->stop.lock);
 	}
 	if (vm->cfg->stats)
 		print_stats(vm);
@@ -260,11 +286,22 @@ int vm_run(struct vm *vm)
 
 void vm_destroy(struct vm *vm)
 {
-	for (unsigned i = 0; i < vm->nr_vcpus; i++)
-		vcpu_destroy(&vm->vcpus[i]);
-	free(vm->vcpus);
+	struct vcpu *vcpus;
+	unsigned nr;
+
+	/*
+	 * The console thread still runs until vm_devices_destroy and may stop
+	 * the VM: unpublish the vCPUs before their kvm_run pages go away.
+	 */
+	pthread_mutex_lock(&vm->stop.lock);
+	vcpus = vm->vcpus;
+	nr = vm->nr_vcpus;
 	vm->vcpus = NULL;
 	vm->nr_vcpus = 0;
+	pthread_mutex_unlock(&vm->stop.lock);
+	for (unsigned i = 0; i < nr; i++)
+		vcpu_destroy(&vcpus[i]);
+	free(vcpus);
 	vm_devices_destroy(vm);
 	free(vm->cpuid);
 	vm->cpuid = NULL;

@@ -34,7 +34,7 @@ struct vm_devices {
 	struct acpi_pm pm;
 	struct console console;
 	struct debug_exit debug_exit;
-	bool com1_up, i8042_up, rtc_up, pci_up, console_up;
+	bool com1_up, i8042_up, rtc_up, pci_up, pm_up, console_up;
 	uint8_t last_post; /* last POST code: readable back, shown in stats */
 };
 
@@ -137,6 +137,7 @@ int vm_devices_create(struct vm *vm)
 		err = acpi_pm_init(&d->pm, (struct irq_line){ chip, GSI_SCI }, vm->power);
 		if (err < 0)
 			return err;
+		d->pm_up = true;
 		if ((err = add_pio(vm, PORT_ACPI_PM, PORT_ACPI_PM_LEN, &acpi_pm_ops,
 				   &d->pm, "acpi-pm")) < 0)
 			return err;
@@ -147,10 +148,16 @@ int vm_devices_create(struct vm *vm)
 		return err;
 
 	if (vm->cfg->debug_exit_port) {
+		unsigned port = vm->cfg->debug_exit_port;
+		unsigned last = port + DEBUG_EXIT_NR_PORTS - 1;
+
 		d->debug_exit = (struct debug_exit){ guest_exit, vm };
-		if ((err = add_pio(vm, vm->cfg->debug_exit_port, 1, &debug_exit_ops,
-				   &d->debug_exit, "debug-exit")) < 0)
+		if ((err = debug_exit_insert(&vm->pio, vm->cfg->debug_exit_port,
+					     &d->debug_exit)) < 0) {
+			pt_err("cannot place debug-exit at ports 0x%x-0x%x: %s", port,
+			       last > 0xffff ? 0xffff : last, strerror(-err));
 			return err;
+		}
 	}
 
 	if ((err = console_start(&d->console)) < 0) {
@@ -169,6 +176,8 @@ void vm_devices_destroy(struct vm *vm)
 	/* the console thread feeds COM1: stop it first */
 	if (d->console_up)
 		console_destroy(&d->console);
+	if (d->pm_up)
+		acpi_pm_destroy(&d->pm);
 	if (d->pci_up)
 		pci_host_destroy(&d->pci);
 	if (d->rtc_up)

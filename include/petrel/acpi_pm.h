@@ -17,10 +17,16 @@
  *
  * Nothing sets status bits yet (no PM timer, no fixed buttons), so the
  * SCI stays low; the line is kept so that events can be added later.
+ *
+ * Every vCPU thread may access the block at once, and each write is a
+ * read-modify-write of a 16-bit register (a byte of PM1_EN, a W1C of
+ * PM1_STS, SLP_TYP kept across writes of PM1_CNT), so all register state
+ * is read and written under lock; power_request() is called without it.
  */
 #ifndef PETREL_ACPI_PM_H
 #define PETREL_ACPI_PM_H
 
+#include <pthread.h>
 #include <stdint.h>
 
 #include "petrel/bus.h"
@@ -37,14 +43,19 @@
 #define ACPI_PM1_CNT_SLP_EN (1u << 13)
 
 struct acpi_pm {
+	pthread_mutex_t lock; /* guards sts, en, cnt */
 	uint16_t sts, en, cnt;
 	struct irq_line sci;
 	struct power_ctl power;
 };
 
-/* Resets the registers and keeps sci and power. 0 or -EINVAL. */
+/*
+ * Resets the registers and keeps sci and power. 0, -EINVAL, or the
+ * error of pthread_mutex_init. Pair with acpi_pm_destroy().
+ */
 int acpi_pm_init(struct acpi_pm *pm, struct irq_line sci,
 		 struct power_ctl power);
+void acpi_pm_destroy(struct acpi_pm *pm);
 
 /* Insert with opaque = the struct acpi_pm, at PORT_ACPI_PM, PORT_ACPI_PM_LEN. */
 extern const struct bus_dev_ops acpi_pm_ops;

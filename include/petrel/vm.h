@@ -49,13 +49,19 @@ struct vcpu {
 	int fd;
 	struct kvm_run *run;
 	pthread_t thread;
-	bool thread_started;
+	bool thread_started; /* written under vm->stop.lock (see vm_stop) */
 	atomic_bool in_guest_loop;
 	uint64_t stats[STAT_NR]; /* written only by this vCPU's thread */
 	uint64_t assists[VCPU_ASSIST_KINDS]; /* by enum assist_kind */
 };
 
-/* Why the VM stopped: set once, by whoever stops it first. */
+/*
+ * Why the VM stopped: set once, by whoever stops it first. The lock also
+ * guards what vm_request_stop walks to reach the vCPUs: vm->vcpus,
+ * vm->nr_vcpus and each vcpu's thread and thread_started. Their writers
+ * (vm_create_vcpus, vcpu_start, vm_run, vm_destroy) all run on one thread
+ * and take it to write; the console thread and vCPU threads read under it.
+ */
 struct vm_stop {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -132,6 +138,7 @@ void vm_devices_print_stats(struct vm *vm);
 /* vCPUs: vcpu.c */
 int vcpu_create(struct vm *vm, struct vcpu *v, unsigned id);
 void vcpu_destroy(struct vcpu *v);
+/* Starts the vCPU's thread: 0, -ECANCELED once the VM is stopping, or -errno. */
 int vcpu_start(struct vcpu *v);
 /* Handles one exit; returns 0 to re-enter the guest, >0 when stopping. */
 int vcpu_handle_exit(struct vcpu *v);

@@ -3,6 +3,7 @@
  * Grouping" and "PM1 Control Grouping"). See acpi_pm.h for the contract.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "petrel/acpi.h"
@@ -18,12 +19,22 @@ _Static_assert(PORT_ACPI_PM_LEN == 8, "PM1a blocks: 4 + 2 bytes + 2 reserved");
 int acpi_pm_init(struct acpi_pm *pm, struct irq_line sci,
 		 struct power_ctl power)
 {
+	int err;
+
 	if (!pm)
 		return -EINVAL;
 	memset(pm, 0, sizeof(*pm));
+	err = pthread_mutex_init(&pm->lock, NULL);
+	if (err)
+		return -err;
 	pm->sci = sci;
 	pm->power = power;
 	return 0;
+}
+
+void acpi_pm_destroy(struct acpi_pm *pm)
+{
+	pthread_mutex_destroy(&pm->lock);
 }
 
 static uint16_t reg_read(const struct acpi_pm *pm, unsigned reg)
@@ -41,28 +52,30 @@ static uint16_t reg_read(const struct acpi_pm *pm, unsigned reg)
 	}
 }
 
-static void cnt_write(struct acpi_pm *pm, uint16_t val, uint16_t mask)
+/* Called with pm->lock held; returns true when the write asks for S5. */
+static bool cnt_write(struct acpi_pm *pm, uint16_t val, uint16_t mask)
 {
 	uint16_t cnt = (uint16_t)((pm->cnt & ~mask) | (val & mask));
 
 	pm->cnt = cnt & (uint16_t)~(CNT_WRITE_ONLY | ACPI_PM1_CNT_SCI_EN);
 	if (!(cnt & ACPI_PM1_CNT_SLP_EN))
-		return;
+		return false;
 	/*
 	 * Only S5 means anything to petrel. The DSDT declares no other
 	 * sleep state, so an OS has no SLP_TYP for S1-S4; a stray value is
 	 * ignored rather than guessed at.
 	 */
-	if (((cnt & ACPI_PM1_CNT_SLP_TYP_MASK) >> ACPI_PM1_CNT_SLP_TYP_SHIFT) ==
-	    ACPI_S5_SLP_TYP)
-		power_request(&pm->power, POWER_OFF, "acpi");
+	return ((cnt & ACPI_PM1_CNT_SLP_TYP_MASK) >> ACPI_PM1_CNT_SLP_TYP_SHIFT) ==
+	       ACPI_S5_SLP_TYP;
 }
 
 static uint64_t acpi_pm_read(void *opaque, uint64_t offset, unsigned size)
 {
-	const struct acpi_pm *pm = opaque;
+	struct acpi_pm *pm = opaque;
 	uint64_t v = 0;
 
+	/* one lock for the whole access: a dword read sees one moment */
+	pthread_mutex_lock(&pm->lock);
 	for (unsigned i = 0; i < size && i < 8; i++) {
 		uint64_t off = offset + i;
 		uint8_t b = 0xff; /* past the block: like an unclaimed port */
@@ -72,6 +85,7 @@ static uint64_t acpi_pm_read(void *opaque, uint64_t offset, unsigned size)
 				      (off % 2 * 8));
 		v |= (uint64_t)b << (i * 8);
 	}
+	pthread_mutex_unlock(&pm->lock);
 	return v;
 }
 
@@ -80,6 +94,7 @@ static void acpi_pm_write(void *opaque, uint64_t offset, uint64_t value,
 {
 	struct acpi_pm *pm = opaque;
 	uint16_t val[NR_REGS] = { 0 }, mask[NR_REGS] = { 0 };
+	bool s5 = false;
 
 	/*
 	 * Gather the bytes per 16-bit register first, so that a word or
@@ -95,11 +110,16 @@ static void acpi_pm_write(void *opaque, uint64_t offset, uint64_t value,
 		val[off / 2] |= (uint16_t)(((value >> (i * 8)) & 0xff) << shift);
 		mask[off / 2] |= (uint16_t)(0xff << shift);
 	}
+	pthread_mutex_lock(&pm->lock);
 	pm->sts &= (uint16_t)~(val[ACPI_PM1_STS / 2] & mask[ACPI_PM1_STS / 2]);
 	pm->en = (uint16_t)((pm->en & ~mask[ACPI_PM1_EN / 2]) |
 			    (val[ACPI_PM1_EN / 2] & mask[ACPI_PM1_EN / 2]));
 	if (mask[ACPI_PM1_CNT / 2])
-		cnt_write(pm, val[ACPI_PM1_CNT / 2], mask[ACPI_PM1_CNT / 2]);
+		s5 = cnt_write(pm, val[ACPI_PM1_CNT / 2], mask[ACPI_PM1_CNT / 2]);
+	pthread_mutex_unlock(&pm->lock);
+	/* outside the lock: the VM stops its vCPUs from this callback */
+	if (s5)
+		power_request(&pm->power, POWER_OFF, "acpi");
 }
 
 const struct bus_dev_ops acpi_pm_ops = {

@@ -97,7 +97,7 @@ fi
 
 # Multiboot guests whose own reset or poweroff ends petrel with status 0
 guests_built=1
-for mode in 1:i8042 2:cf9 3:acpi; do
+for mode in 1:i8042 2:cf9 3:acpi 4:outl 5:outw; do
 	cc -m32 -DMODE=${mode%%:*} -c tests/cli/power_guest.S -o "$tmp/power.o" &&
 	ld -m elf_i386 -N -nostdlib -static --no-warn-rwx-segments -e _start -Ttext=0x100000 \
 		-o "$tmp/power-${mode#*:}.elf" "$tmp/power.o" || guests_built=0
@@ -125,18 +125,24 @@ else
 	else skip_case "no /dev/kvm, good Multiboot kernel" "guest not built"; fi
 fi
 
-# A guest's own reset and poweroff end petrel with status 0 (needs KVM).
-for m in i8042 cf9 acpi; do
+# A guest's own reset and poweroff end petrel with status 0; an outl or outw
+# of V to the debug-exit port ends it with (V << 1 | 1) & 0xff, as QEMU's
+# isa-debug-exit,iosize=4 does (needs KVM).
+for m in i8042 cf9 acpi outl outw; do
+	status=0 name="guest stop via $m" extra=()
 	case $m in
 	acpi) want="guest powered off \(acpi\)" ;;
+	outl) status=67 extra=(--debug-exit) name="outl to the debug-exit port" ;;
+	outw) status=33 extra=(--debug-exit) name="outw to the debug-exit port" ;;
 	*) want="guest reset \($m\)" ;;
 	esac
+	[ $status -ne 0 ] && want="debug-exit port \(status $status\)"
 	if [ $have_kvm -eq 0 ]; then
-		skip_case "guest stop via $m" "/dev/kvm is not available here"
+		skip_case "$name" "/dev/kvm is not available here"
 	elif [ $guests_built -eq 0 ]; then
-		skip_case "guest stop via $m" "guest not built"
+		skip_case "$name" "guest not built"
 	else
-		expect "guest stop via $m" 0 "$want" -- run -k "$tmp/power-$m.elf" --console none
+		expect "$name" $status "$want" -- run -k "$tmp/power-$m.elf" --console none "${extra[@]}"
 	fi
 done
 
