@@ -71,20 +71,22 @@ $(INITRD): tools/mkinitrd.sh
 kernel: $(KERNEL)
 initrd: $(INITRD)
 
-# `make run NESTED=1` on a nested host whose KVM emulates guest kernel code
-# (like our build machines, see README): hide the instructions its emulator
-# lacks and let petrel deliver the software interrupts it gives up on.
+# make run boots the default guest with its console on your terminal: on
+# this machine's /dev/kvm when it has VMX/SVM, otherwise inside the nested VM
+# (tests/nested/run.sh --tty; tools/kvm-where.sh decides, PETREL_KVM=host or
+# nested forces). RUN_FLAGS adds petrel options, RUN_CMDLINE sets the kernel's.
 RUN_CMDLINE ?= console=ttyS0
 RUN_FLAGS ?=
-ifeq ($(NESTED),1)
-RUN_CMDLINE += noxsave clearcpuid=popcnt
-RUN_FLAGS += --cpu-features=-cx16,-xsave --emulation-assist
-endif
+RUN_ARGS = run --kernel $(KERNEL) --initrd $(INITRD) --cmdline "$(RUN_CMDLINE)" \
+	--mem 512M --cpus 2 $(RUN_FLAGS)
 run: deps
 	@$(MAKE) --no-print-directory all $(KERNEL) $(INITRD)
-	$(BUILD)/petrel run --kernel $(KERNEL) --initrd $(INITRD) \
-		--cmdline "$(RUN_CMDLINE)" --mem 512M --cpus 2 $(RUN_FLAGS)
-
+	@if [ "$$(tools/kvm-where.sh)" = host ]; then \
+		exec $(BUILD)/petrel $(RUN_ARGS); \
+	else \
+		echo "petrel: $$(tools/kvm-where.sh -v | tail -n1): booting the guest in the nested VM (QEMU TCG; Ctrl-A x quits)"; \
+		exec tests/nested/run.sh --tty -- $(BUILD)/petrel $(RUN_ARGS); \
+	fi
 test: deps
 	@tests/run-all.sh
 
@@ -111,6 +113,9 @@ clean:
 # Benchmark programs (bench/, see docs/performance.md), built into
 # $(BUILD)/bench/ by `make bench` before bench/run.sh runs them. The two
 # Multiboot guests are ELF32 so that QEMU's -kernel accepts them too.
+# Where this machine's KVM has no VMX/SVM (or there is none), bench/run.sh
+# runs the built programs, and QEMU's baselines, inside the nested VM
+# (tests/nested/run.sh); PETREL_KVM=host|nested forces the choice.
 BENCH_DIR   := $(BUILD)/bench
 BENCH_FLAGS := -Iinclude -D_GNU_SOURCE $(CFLAGS)
 BENCH_CPL3  := bench/cpl3.c bench/guest_cpl3.S

@@ -1,13 +1,27 @@
 #!/usr/bin/env bash
-# Runs petrel's test tiers and prints one closing line "N passed, N failed".
+# Runs petrel's test tiers and prints one closing line
+# "N passed, N failed, N skipped" (every case not run is counted as skipped).
 #   tests/run-all.sh            every tier
 #   tests/run-all.sh unit       unit tests (normal build and ASan+UBSan build)
 #   tests/run-all.sh cli        petrel as a user runs it: errors, signals, console
-#   tests/run-all.sh guest      tiny C guests under petrel (needs /dev/kvm)
-#   tests/run-all.sh boot       Debian's kernel booted by petrel (slow)
-#   tests/run-all.sh deep       the deep boot test with --emulation-assist (slow)
+#   tests/run-all.sh guest      tiny C guests under petrel (needs KVM)
+#   tests/run-all.sh boot       Debian's kernel booted by petrel to /init (needs KVM)
+#   tests/run-all.sh deep       the emulation-assist test (needs a software KVM)
+#
+# Where the tiers that need KVM run (guest, boot, and the cli tier's cases
+# that run a guest): on this machine's /dev/kvm when that KVM has hardware
+# virtualization (vmx or svm in /proc/cpuinfo), otherwise inside the nested
+# VM (tests/nested/run.sh: QEMU TCG with an emulated AMD CPU and kvm-amd),
+# all in one L1 boot. PETREL_KVM=host or PETREL_KVM=nested forces the choice;
+# the run says which it used. The deep tier exists for the software KVM some
+# machines have, and runs only on such a machine.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+inner=0
+if [ "${1:-}" = --inner ]; then # the KVM tiers, inside the nested VM
+	inner=1
+	shift
+fi
 tiers=("$@")
 [ ${#tiers[@]} -eq 0 ] && tiers=(unit cli guest boot deep)
 jobs=$(nproc 2>/dev/null || echo 2)
@@ -57,21 +71,13 @@ tier_unit() {
 	done
 }
 
-tier_guest() {
-	echo "== guest tests (tiny C guests under petrel)"
-	if [ -x tests/guest/run.sh ]; then
-		run_counted guest tests/guest/run.sh
-	else
-		echo "  (no guest tests yet)"
-	fi
-}
-
 # a script tier that writes "<pass> <fail>" or "<pass> <fail> <skip>" to
 # build/test-logs/NAME-result
-run_counted() { # name script
+run_counted() { # name script [args...]
 	local name=$1 script=$2 rc line p f s
+	shift 2
 	rm -f "build/test-logs/$name-result"
-	"$script"; rc=$?
+	"$script" "$@"; rc=$?
 	line=$(tail -n1 "build/test-logs/$name-result" 2>/dev/null || echo "0 1")
 	read -r p f s _ <<<"$line"
 	pass=$((pass + ${p:-0})); fail=$((fail + ${f:-1})); skip=$((skip + ${s:-0}))
@@ -82,32 +88,125 @@ run_counted() { # name script
 	fi
 }
 
+# Where the KVM tiers run: tools/kvm-where.sh decides (and PETREL_KVM
+# forces); kvm is this machine's kind of KVM: none, hw (VMX/SVM) or soft.
+kvm=$(tools/kvm-where.sh --kind | tail -n1)
+if [ $inner -eq 1 ]; then
+	where=host why="inside the nested VM"
+else
+	{ read -r where; read -r why; } < <(tools/kvm-where.sh -v) || exit 2
+fi
+
+build() { # make targets...: a failed build counts as one failure
+	make -s -j"$jobs" "$@" >"$log_dir/build.log" 2>&1 && return 0
+	tail -20 "$log_dir/build.log" | sed 's/^/  /'
+	record "build ($*)" 1
+	return 1
+}
+
 tier_cli() {
 	echo "== cli tests (petrel as a user runs it)"
-	make -s -j"$jobs" all >/dev/null || { record "build" 1; return; }
-	run_counted cli tests/cli/cli_test.sh
+	build all || return
+	if [ "$where" = host ]; then
+		run_counted cli tests/cli/cli_test.sh all
+	else
+		run_counted cli tests/cli/cli_test.sh nokvm
+		echo "  (its cases that run a guest run with the KVM tiers, in the nested VM)"
+		nested_tiers+=(cli-kvm)
+	fi
+}
+tier_cli-kvm() {
+	echo "== cli tests that run a guest"
+	run_counted cli tests/cli/cli_test.sh kvm
+}
+
+tier_guest() {
+	echo "== guest tests (tiny C guests under petrel)"
+	run_counted guest tests/guest/run.sh
 }
 
 tier_boot() {
-	echo "== boot test (Debian kernel under petrel, decompressed on the host)"
-	make -s -j"$jobs" all >/dev/null || { record "build" 1; return; }
-	tests/boot/boot_test.sh host; record "boot-host" $?
-	echo "== boot test (Debian kernel, its own decompressor in the guest)"
-	tests/boot/boot_test.sh guest; record "boot-guest" $?
+	echo "== boot tests (Debian's kernel under petrel, to /init)"
+	build all kernel initrd || return
+	run_counted boot tests/boot/boot_test.sh
 }
 
 tier_deep() {
 	echo "== deep boot test (Debian kernel with --emulation-assist)"
-	make -s -j"$jobs" all >/dev/null || { record "build" 1; return; }
+	if [ "$kvm" != soft ]; then
+		echo "  SKIP deep: it tests --emulation-assist on a software KVM, and this machine has" \
+			"$([ "$kvm" = none ] && echo "no /dev/kvm" || echo "hardware virtualization")"
+		skip=$((skip + 1))
+		return
+	fi
+	build all || return
 	tests/boot/deep_test.sh; record "deep" $?
 }
 
+# The KVM tiers queued for the nested VM: everything they need is built
+# here first, then one L1 boot runs them all (tests/run-all.sh --inner).
+nested_tiers=()
+run_nested() {
+	local t counts rc attempt
+	echo "== in the nested VM: ${nested_tiers[*]}"
+	build all guest-bins kernel initrd || return
+	[ -s .cache/vmlinux ] || tools/extract-vmlinux.sh .cache/vmlinuz .cache/vmlinux ||
+		{ record "extract vmlinux" 1; return; }
+	for attempt in 1 2; do
+		rm -f "$log_dir/inner-counts"
+		local start=$SECONDS
+		tests/nested/run.sh -- tests/run-all.sh --inner "${nested_tiers[@]}" 2>&1 |
+			tee "$log_dir/nested.log"
+		rc=${PIPESTATUS[0]}
+		echo "  (nested VM: ${nested_tiers[*]} took $((SECONDS - start)) s, L1 boot included)"
+		# an abort of the outer QEMU is the platform's, not petrel's: once more
+		if [ $rc -eq 125 ] && [ $attempt -eq 1 ] &&
+		   grep -q 'abort of the outer QEMU' "$log_dir/nested.log"; then
+			echo "  the outer QEMU aborted: running the nested tiers once more"
+			continue
+		fi
+		break
+	done
+	counts=$(cat "$log_dir/inner-counts" 2>/dev/null)
+	if [ -z "$counts" ]; then
+		record "nested VM (status $rc)" 1
+		return
+	fi
+	read -r p f s names <<<"$counts"
+	pass=$((pass + p)); fail=$((fail + f)); skip=$((skip + s))
+	[ -n "$names" ] && failed_names+=($names)
+	[ $rc -ne 0 ] && [ "$f" -eq 0 ] && record "nested VM (status $rc)" 1
+}
+
+if [ $inner -eq 0 ]; then
+	case $where in
+	host) echo "KVM tiers: on this machine's /dev/kvm ($why)" ;;
+	nested) echo "KVM tiers: in the nested VM under QEMU TCG ($why)" ;;
+	esac
+else
+	echo "KVM tiers: inside the nested VM ($(uname -r), $(nproc) CPUs, /dev/kvm: $kvm)"
+fi
 for t in "${tiers[@]}"; do
 	case $t in
-	unit|cli|guest|boot|deep) "tier_$t" ;;
+	unit|cli|deep|cli-kvm) "tier_$t" ;;
+	guest|boot)
+		if [ "$where" = nested ]; then
+			echo "== $t tests: queued for the nested VM"
+			nested_tiers+=("$t")
+		else
+			"tier_$t"
+		fi
+		;;
 	*) echo "unknown tier $t" >&2; exit 2 ;;
 	esac
 done
+[ ${#nested_tiers[@]} -gt 0 ] && run_nested
 [ ${#failed_names[@]} -gt 0 ] && echo "failed: ${failed_names[*]}"
-echo "$pass passed, $fail failed, $skip skipped"
+if [ $inner -eq 1 ]; then
+	# for the run outside; a closing line of its own would read as the run's
+	echo "$pass $fail $skip ${failed_names[*]}" >"$log_dir/inner-counts"
+	echo "in the nested VM: $pass passed, $fail failed, $skip skipped (counted in the closing line outside)"
+else
+	echo "$pass passed, $fail failed, $skip skipped"
+fi
 [ "$fail" -eq 0 ]

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Builds the default guest's initramfs: busybox (Debian's busybox-static) and
 # an /init that mounts the usual file systems, then either
-#  - with "petrel.test" on the kernel command line: prints the marker line
-#    PETREL-INIT-OK and powers off (the boot test's success signal), or
+#  - with "petrel.test" (or "petrel.test=poweroff") on the kernel command
+#    line: prints the marker line PETREL-INIT-OK with the CPU count and
+#    MemTotal, then powers off (the boot test's success signal); with
+#    "petrel.test=reboot" it reboots instead (a machine without ACPI has no
+#    poweroff), or
 #  - otherwise: gives an interactive shell on the console and powers off
 #    when it exits.
 set -euo pipefail
@@ -27,10 +30,14 @@ cat > "$tmp/init" <<'INIT'
 /bin/busybox mount -t proc proc /proc
 /bin/busybox mount -t sysfs sysfs /sys
 export PATH=/bin:/sbin
-echo "PETREL-INIT-OK: $(uname -r) up, $(grep -c ^processor /proc/cpuinfo) cpu(s)"
-if grep -qw petrel.test /proc/cmdline; then
-	poweroff -f
-fi
+echo "PETREL-INIT-OK: $(uname -r) up, $(grep -c ^processor /proc/cpuinfo) cpu(s)," \
+	"MemTotal $(awk '/^MemTotal:/{print $2}' /proc/meminfo) kB"
+for w in $(cat /proc/cmdline); do
+	case $w in
+	petrel.test|petrel.test=poweroff) poweroff -f ;;
+	petrel.test=reboot) reboot -f ;;
+	esac
+done
 echo "petrel guest shell: 'poweroff -f' ends the VM"
 setsid cttyhack sh
 poweroff -f

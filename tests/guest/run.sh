@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Builds and runs every guest test (tests/guest/test_*.c): one line per
 # test, each test's full output in build/test-logs/guest/<test>.log, and the
-# counts as one line "<pass> <fail>" in build/test-logs/guest-result (read by
-# tests/run-all.sh). A test exits 0 (pass), 77 (skip: no usable /dev/kvm;
-# counted as neither) or anything else (fail). Exit status: 0 unless
+# counts as one line "<pass> <fail> <skip>" in build/test-logs/guest-result (read by
+# tests/run-all.sh). A test exits 0 (pass), 77 (skip: no usable /dev/kvm),
+# or anything else (fail). Exit status: 0 unless
 # something failed.
 #   tests/guest/run.sh              all tests
 #   tests/guest/run.sh irq smp      only test_irq and test_smp
@@ -16,7 +16,7 @@ build=build
 logs=build/test-logs
 mkdir -p "$logs/guest"
 result=$logs/guest-result
-echo "0 1" >"$result" # until proven otherwise
+echo "0 1 0" >"$result" # until proven otherwise
 jobs=$(nproc 2>/dev/null || echo 2)
 timeout_s=${GUEST_TEST_TIMEOUT:-90}
 
@@ -62,5 +62,5 @@ for name in "${names[@]}"; do
 done
 total_ms=$((($(date +%s%N) - start_all) / 1000000))
 echo "  guest tests: $pass passed, $fail failed, $skip skipped in $total_ms ms"
-echo "$pass $fail" >"$result"
+echo "$pass $fail $skip" >"$result"
 [ "$fail" -eq 0 ]

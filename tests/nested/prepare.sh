@@ -15,12 +15,12 @@ here=$(cd tests/nested && pwd)
 fail() { echo "nested: $*" >&2; exit 1; }
 
 # Stamp: the initramfs is rebuilt when the init script or this file changes.
-stamp=$(cat "$here/l1-init" "$here/prepare.sh" | md5sum | cut -c1-16)
+stamp=$(cat "$here/l1-init" "$here/prepare.sh" "$here/kvm_keeper.c" | md5sum | cut -c1-16)
 if [ -s "$dir/vmlinuz" ] && [ -s "$dir/initrd.img" ] && [ "$(cat "$dir/stamp" 2>/dev/null)" = "$stamp" ]; then
 	exit 0
 fi
 
-for tool in qemu-system-x86_64 busybox cpio depmod apt-get dpkg; do
+for tool in qemu-system-x86_64 busybox cpio depmod apt-get dpkg cc; do
 	command -v "$tool" >/dev/null || [ -x "/sbin/$tool" ] ||
 		fail "step 'tools': $tool is missing (tools/deps.sh installs it)"
 done
@@ -74,6 +74,8 @@ while read -r rel; do
 done <"$tmp/mods"
 cp "$moddir"/modules.{dep,alias,symbols,builtin,order} "$root/lib/modules/$kver/" 2>/dev/null || true
 cp "$moddir/modules.dep" "$root/lib/modules/$kver/"
+cc -O2 -static -Wall -Wextra -Werror -o "$root/bin/kvm_keeper" "$here/kvm_keeper.c" ||
+	fail "step 'L1 initramfs': cannot build kvm_keeper.c (needs gcc and libc6-dev)"
 cp "$here/l1-init" "$root/init"
 chmod +x "$root/init"
 (cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet | gzip -1) >"$dir/initrd.img.tmp" ||

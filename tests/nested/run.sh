@@ -20,7 +20,8 @@
 # message names the step: QEMU, the L1 kernel, kvm-amd, the 9p shares), or
 # 124 on NESTED_TIMEOUT (seconds, default 3600).
 # Environment: NESTED_MEM (default 8G), NESTED_CPUS (default: nproc),
-# NESTED_TIMEOUT.
+# NESTED_TIMEOUT, NESTED_LOGLEVEL (L1's console loglevel; default quiet),
+# NESTED_MONITOR=PATH (QEMU's monitor on that Unix socket, for debugging L1).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 work=$(pwd)
@@ -53,11 +54,15 @@ trap 'rm -rf "$work/$job"' EXIT
 mem=${NESTED_MEM:-8G}
 cpus=${NESTED_CPUS:-$(nproc 2>/dev/null || echo 2)}
 timeout_s=${NESTED_TIMEOUT:-3600}
-append="console=ttyS0 quiet loglevel=1 panic=-1 nested.work=$work nested.job=$job"
+append="console=ttyS0 ${NESTED_LOGLEVEL:+loglevel=$NESTED_LOGLEVEL} ${NESTED_LOGLEVEL:-quiet loglevel=1} panic=-1 nokaslr nested.work=$work nested.job=$job"
 [ -n "${CI:-}" ] && append+=" nested.ci=$CI"
+monitor=none
+qlog=build/nested/qemu.$$.log
+[ -n "${NESTED_MONITOR:-}" ] && monitor="unix:$NESTED_MONITOR,server=on,wait=off"
 qemu=(qemu-system-x86_64 -accel tcg,thread=multi -cpu max -smp "$cpus" -m "$mem"
 	-kernel .cache/nested/vmlinuz -initrd .cache/nested/initrd.img -append "$append"
-	-display none -monitor none -no-reboot -nic none -vga none
+	-d cpu_reset,guest_errors -D "$qlog"
+	-display none -monitor "$monitor" -no-reboot -nic none -vga none
 	-chardev stdio,id=con,signal=off -serial chardev:con
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap
 	-virtfs "local,path=$work,mount_tag=work,security_model=none,multidevs=remap")
@@ -70,13 +75,15 @@ if [ $tty -eq 1 ]; then
 else
 	# batch: stdin closed; the console's CRs stripped; a copy kept so that a
 	# failure of L1 can be reported with what it printed
-	timeout "$timeout_s" "${qemu[@]}" </dev/null 2>&1 | tr -d '\r' | tee "$console"
+	# (L1's own "reboot: Power down" is printed at KERN_EMERG: dropped)
+	timeout "$timeout_s" "${qemu[@]}" </dev/null 2>&1 | sed -u -e 's/\r$//' \
+		-e '/^\[ *[0-9.]*\] reboot: Power down$/d' | tee "$console"
 	qrc=${PIPESTATUS[0]}
 fi
 secs=$(( ($(date +%s%N) - start) / 1000000000 ))
 if [ -s "$job/rc" ]; then
 	rc=$(cat "$job/rc")
-	rm -f "$console"
+	rm -f "$console" "$qlog"
 	case $rc in
 	L1*) fail "${rc#L1 } (after ${secs}s)" ;;
 	*[!0-9]*|'') fail "unreadable exit status '$rc'" ;;
@@ -88,6 +95,10 @@ fi
 # (PLATFORM.md has seen TCG assert) is not a petrel failure: say which.
 if [ $qrc -ge 128 ]; then
 	fail "step 'QEMU': qemu-system-x86_64 died of signal $((qrc - 128)) after ${secs}s (an abort of the outer QEMU, not a petrel failure)"
+fi
+# QEMU logs L1's CPU resets (a triple fault among them) to $qlog
+if grep -q 'Triple fault' "$qlog" 2>/dev/null; then
+	fail "step 'L1': L1 triple-faulted after ${secs}s (QEMU TCG; QEMU's log: $qlog)"
 fi
 echo "nested: L1's last console lines:" >&2
 tail -n 15 "$console" 2>/dev/null | sed 's/^/  /' >&2
