@@ -171,7 +171,7 @@ if [ $have_kvm -eq 0 ] || [ $have_kernel -eq 0 ]; then
 	done
 else
 	# a running guest stopped by SIGTERM: clean stop, status 5
-	"$PETREL" run -k "$KERNEL" --cpu-features=-cx16,-xsave -c "console=ttyS0 noxsave" </dev/null >"$tmp/out" 2>&1 &
+	"$PETREL" run -k "$KERNEL" -c "console=ttyS0" </dev/null >"$tmp/out" 2>&1 &
 	pid=$!
 	for _ in $(seq 100); do grep -q 'Linux version' "$tmp/out" && break; sleep 0.1; done
 	kill -TERM $pid; wait $pid; rc=$?
@@ -181,8 +181,8 @@ else
 		echo "  FAIL SIGTERM: status $rc"; tail -3 "$tmp/out"; fail=$((fail + 1))
 	fi
 	# the console escape Ctrl-A x, typed after the kernel has started
-	( sleep 1; printf '\001x' ) | timeout 60 "$PETREL" run -k "$KERNEL" --cpu-features=-cx16,-xsave \
-		-c "console=ttyS0 noxsave" >"$tmp/out" 2>&1; rc=$?
+	( sleep 1; printf '\001x' ) | timeout 60 "$PETREL" run -k "$KERNEL" \
+		-c "console=ttyS0" >"$tmp/out" 2>&1; rc=$?
 	if [ $rc -eq 5 ] && grep -q "quit from the console" "$tmp/out"; then
 		echo "  ok   Ctrl-A x quits with status 5"; pass=$((pass + 1))
 	else
@@ -190,7 +190,7 @@ else
 	fi
 	# ... even behind 8000 pasted bytes a guest never reads (the UART takes 16)
 	( sleep 1; head -c 8000 /dev/zero | tr '\0' a; printf '\001x' ) | timeout 60 "$PETREL" run \
-		-k "$KERNEL" --cpu-features=-cx16,-xsave -c "console=ttyS0 noxsave" >"$tmp/out" 2>&1; rc=$?
+		-k "$KERNEL" -c "console=ttyS0" >"$tmp/out" 2>&1; rc=$?
 	if [ $rc -eq 5 ] && grep -q "quit from the console" "$tmp/out" &&
 	   grep -q "console input dropped: the guest is not reading COM1" "$tmp/out"; then
 		echo "  ok   Ctrl-A x quits behind a paste the guest never reads"; pass=$((pass + 1))

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Time to /init: Debian's cloud kernel and the busybox initramfs booted by
+# petrel, QEMU -M microvm and QEMU -M pc (all with -accel kvm, the same
+# kernel, initramfs and command line), from the VMM's start until the
+# guest's /init prints its marker line. Medians of RUNS runs after one
+# warm-up, run by run in turn so that drifting load hits all alike. Prints
+# figures and ratios; asserts nothing.
+#
+#   bench/boot_init.sh            (RUNS=5 CPUS=1 by default)
+#
+# Where the machine's KVM lacks VMX/SVM it runs itself in the nested VM
+# (tools/kvm-where.sh; PETREL_KVM forces), QEMU included.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=${RUNS:-5}
+CPUS=${CPUS:-1}
+KERNEL=${PETREL_TEST_KERNEL:-.cache/vmlinuz}
+INITRD=${PETREL_TEST_INITRD:-.cache/initrd.img}
+if [ -z "${PETREL_IN_NESTED:-}" ] && [ "$(tools/kvm-where.sh)" = nested ]; then
+	make -s all kernel initrd
+	echo "boot_init: $(tools/kvm-where.sh -v | tail -n1): running in the nested VM"
+	exec tests/nested/run.sh -- env RUNS="$RUNS" CPUS="$CPUS" bench/boot_init.sh
+fi
+[ -s "$KERNEL" ] && [ -s "$INITRD" ] || make -s all kernel initrd
+cmdline="console=ttyS0 quiet petrel.test panic=-1"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# ms from the start of COMMAND until a line with PETREL-INIT-OK, or "fail"
+time_to_init() {
+	local start line got=fail
+	start=$(date +%s%N)
+	coproc VMM { timeout 300 "$@" </dev/null 2>&1; }
+	while IFS= read -r line <&"${VMM[0]}"; do
+		if [[ $line == *PETREL-INIT-OK* ]]; then
+			got=$((($(date +%s%N) - start) / 1000000))
+			break
+		fi
+	done
+	# the guest powers off right after the marker; wait for the VMM to end
+	cat <&"${VMM[0]}" >/dev/null 2>&1 || true
+	wait "$VMM_PID" 2>/dev/null || true
+	echo "$got"
+}
+petrel() { time_to_init build/petrel run -k "$KERNEL" -i "$INITRD" -c "$cmdline" -n "$CPUS" -m 512M; }
+qemu() { # machine type
+	time_to_init qemu-system-x86_64 -accel kvm -cpu host -M "$1" -smp "$CPUS" -m 512M \
+		-nodefaults -no-user-config -nographic -serial stdio -no-reboot \
+		-kernel "$KERNEL" -initrd "$INITRD" -append "$cmdline"
+}
+median() { sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+
+echo "boot to /init: $CPUS vCPU(s), 512M, \"$cmdline\", $RUNS runs after a warm-up"
+echo "  where: $(uname -r), $(nproc) CPUs$([ -n "${PETREL_IN_NESTED:-}" ] && echo ", inside the nested VM")"
+for who in petrel microvm pc; do
+	case $who in petrel) petrel ;; *) qemu "$who" ;; esac >/dev/null # warm-up
+done
+for ((i = 0; i < RUNS; i++)); do
+	petrel >>"$tmp/petrel"
+	qemu microvm >>"$tmp/microvm"
+	qemu pc >>"$tmp/pc"
+done
+for who in petrel microvm pc; do
+	if grep -q fail "$tmp/$who"; then
+		echo "  $who: $(grep -c fail "$tmp/$who") of $RUNS runs did not reach /init"
+	fi
+	grep -v fail "$tmp/$who" | median >"$tmp/$who.med" || true
+	printf '  %-8s median %6s ms   runs: %s\n' "$who" "$(cat "$tmp/$who.med")" "$(tr '\n' ' ' <"$tmp/$who")"
+done
+p=$(cat "$tmp/petrel.med") m=$(cat "$tmp/microvm.med") c=$(cat "$tmp/pc.med")
+awk -v p="$p" -v m="$m" -v c="$c" 'BEGIN {
+	printf "  RATIO petrel/microvm = %.2f, petrel/pc = %.2f\n", p / m, p / c }'
