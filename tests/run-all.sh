@@ -159,10 +159,11 @@ run_nested() {
 			tee "$log_dir/nested.log"
 		rc=${PIPESTATUS[0]}
 		echo "  (nested VM: ${nested_tiers[*]} took $((SECONDS - start)) s, L1 boot included)"
-		# an abort of the outer QEMU is the platform's, not petrel's: once more
+		# an abort of the outer QEMU, or L1 itself triple-faulting, is the
+		# test platform's failure, not petrel's: once more
 		if [ $rc -eq 125 ] && [ $attempt -eq 1 ] &&
-		   grep -q 'abort of the outer QEMU' "$log_dir/nested.log"; then
-			echo "  the outer QEMU aborted: running the nested tiers once more"
+		   grep -qE 'abort of the outer QEMU|L1 triple-faulted' "$log_dir/nested.log"; then
+			echo "  the nested VM itself failed: running the nested tiers once more"
 			continue
 		fi
 		break

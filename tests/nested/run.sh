@@ -102,4 +102,4 @@ if grep -q 'Triple fault' "$qlog" 2>/dev/null; then
 fi
 echo "nested: L1's last console lines:" >&2
 tail -n 15 "$console" 2>/dev/null | sed 's/^/  /' >&2
-fail "step 'L1 boot': the VM stopped after ${secs}s (QEMU status $qrc) without running the command"
+fail "step 'L1': the VM stopped after ${secs}s (QEMU status $qrc) before the command finished"
