@@ -187,15 +187,20 @@ if [ $inner -eq 0 ]; then
 else
 	echo "KVM tiers: inside the nested VM ($(uname -r), $(nproc) CPUs, /dev/kvm: $kvm)"
 fi
+timed() { # tier function: runs it and says how long it took
+	local start=$SECONDS
+	"$@"
+	echo "  ($1 took $((SECONDS - start)) s)"
+}
 for t in "${tiers[@]}"; do
 	case $t in
-	unit|cli|deep|cli-kvm) "tier_$t" ;;
+	unit|cli|deep|cli-kvm) timed "tier_$t" ;;
 	guest|boot)
 		if [ "$where" = nested ]; then
 			echo "== $t tests: queued for the nested VM"
 			nested_tiers+=("$t")
 		else
-			"tier_$t"
+			timed "tier_$t"
 		fi
 		;;
 	*) echo "unknown tier $t" >&2; exit 2 ;;
