@@ -57,12 +57,23 @@ for c in "${cases[@]}"; do
 	fi
 	log=$logs/boot-$name.log
 	echo "  -- $name: $what"
-	start=$(date +%s%N)
-	# shellcheck disable=SC2086 # opts is a list of words
-	timeout -s TERM "$TIMEOUT" "$PETREL" run $opts --initrd "$INITRD" \
-		--cmdline "console=ttyS0 panic=-1 $extra" --stats </dev/null >"$log" 2>&1
-	rc=$?
-	ms=$((($(date +%s%N) - start) / 1000000))
+	for attempt in 1 2; do
+		start=$(date +%s%N)
+		# shellcheck disable=SC2086 # opts is a list of words
+		timeout -s TERM "$TIMEOUT" "$PETREL" run $opts --initrd "$INITRD" \
+			--cmdline "console=ttyS0 panic=-1 $extra" --stats </dev/null >"$log" 2>&1
+		rc=$?
+		ms=$((($(date +%s%N) - start) / 1000000))
+		# Inside the nested VM only: a guest that triple-faults (status 3)
+		# gets one more try, said aloud, its first log kept: one of the five
+		# 4-vCPU boots we ran there triple-faulted (while loading X.509
+		# certificates, with no 8259 nudge and no petrel error), and the
+		# emulation under it (QEMU TCG) is not flawless (../shared/PLATFORM.md).
+		# A second crash fails the case.
+		[ $rc -eq 3 ] && [ -n "${PETREL_IN_NESTED:-}" ] && [ $attempt -eq 1 ] || break
+		cp "$log" "$log.attempt1"
+		echo "     NOTE the guest crashed (status 3; $log.attempt1): once more, as the nested VM's emulation is not flawless"
+	done
 	bad=0
 	ok() { echo "     ok   $1"; }
 	no() { echo "     FAIL $1"; bad=1; }
