@@ -1,14 +1,16 @@
 /*
  * The PC platform petrel gives every guest: COM1, the i8042 (for its reset
  * line), the CMOS RTC, the PCI host bridge (with the 0xCF9 reset register
- * inside its port window), the ACPI PM block (for poweroff) and the POST
- * ports. Each is a state machine in src/devices/; here they are allocated,
- * given their irq lines and sinks, and put on the buses.
+ * inside its port window), the ACPI PM block (for poweroff) and PM timer,
+ * and the POST ports. Each is a state machine in src/devices/; here they
+ * are allocated, given their irq lines, clocks and sinks, and put on the
+ * buses.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "petrel/acpi.h"
 #include "petrel/acpi_pm.h"
 #include "petrel/console.h"
 #include "petrel/debug_exit.h"
@@ -17,6 +19,7 @@
 #include "petrel/layout.h"
 #include "petrel/legacy.h"
 #include "petrel/pci.h"
+#include "petrel/pm_timer.h"
 #include "petrel/rtc.h"
 #include "petrel/serial8250.h"
 #include "petrel/util.h"
@@ -32,6 +35,7 @@ struct vm_devices {
 	struct pci_host pci;
 	struct legacy_cf9 cf9;
 	struct acpi_pm pm;
+	struct pm_timer pm_timer;
 	struct console console;
 	struct debug_exit debug_exit;
 	bool com1_up, i8042_up, rtc_up, pci_up, pm_up, console_up;
@@ -140,6 +144,12 @@ int vm_devices_create(struct vm *vm)
 		d->pm_up = true;
 		if ((err = add_pio(vm, PORT_ACPI_PM, PORT_ACPI_PM_LEN, &acpi_pm_ops,
 				   &d->pm, "acpi-pm")) < 0)
+			return err;
+		/* only the FADT tells a guest where it is: no ACPI, no timer */
+		if ((err = pm_timer_init(&d->pm_timer, mono_clock_host(),
+					 ACPI_PM_TMR_BITS)) < 0 ||
+		    (err = add_pio(vm, PORT_ACPI_PM_TMR, PM_TIMER_NR_PORTS,
+				   &pm_timer_ops, &d->pm_timer, "pm-timer")) < 0)
 			return err;
 	}
 

@@ -61,6 +61,7 @@
 #define PORT_RTC 0x70
 #define PORT_ACPI_PM 0x600   /* PM1a_EVT at +0 (4 bytes), PM1a_CNT at +4 (2) */
 #define PORT_ACPI_PM_LEN 8
+#define PORT_ACPI_PM_TMR 0x608 /* PM timer, 4 bytes (QEMU's PIIX4 has it here too) */
 #define PORT_RESET_CF9 0xcf9
 #define PORT_PCI_CONFIG 0xcf8 /* 0xcf8 address, 0xcfc..0xcff data */
 
