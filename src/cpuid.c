@@ -394,9 +394,21 @@ int cpuid_init(struct vm *vm)
 	return 0;
 }
 
+/* Whether the user's last edit of name was "+name". */
+static bool asked_for(const struct vm_config *cfg, const char *name)
+{
+	bool add = false;
+
+	for (unsigned i = 0; i < cfg->nr_features; i++)
+		if (!strcmp(cfg->features[i].name, name))
+			add = cfg->features[i].add;
+	return add;
+}
+
 int cpuid_apply(struct vm *vm, struct vcpu *v)
 {
 	struct kvm_cpuid2 *c = malloc(cpuid_size(vm->cpuid));
+	bool freq;
 	int khz, r;
 
 	if (!c)
@@ -405,7 +417,14 @@ int cpuid_apply(struct vm *vm, struct vcpu *v)
 	cpuid_set_topology(c, v->id, vm->cfg->ncpus);
 	/* the vCPU's own rate: KVM may scale it (KVM_SET_TSC_KHZ) */
 	khz = kvm_ioctl_quiet(v->fd, KVM_GET_TSC_KHZ, NULL);
+	freq = cpuid_has(c, "vmware-cpuid-freq");
 	cpuid_pv_set_tsc_khz(c, khz > 0 ? (uint32_t)khz : 0);
+	/* silent by default: many hosts lack invtsc, and nobody asked */
+	if (freq && !cpuid_has(c, "vmware-cpuid-freq") && v->id == 0 &&
+	    asked_for(vm->cfg, "vmware-cpuid-freq"))
+		pt_warn("--cpu-features=+vmware-cpuid-freq: no frequency leaf, as %s",
+			khz > 0 ? "the guest's CPUID has no invtsc"
+				: "KVM does not know the TSC frequency");
 	r = kvm_ioctl(v->fd, KVM_SET_CPUID2, c);
 	free(c);
 	return r;

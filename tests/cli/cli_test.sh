@@ -63,6 +63,7 @@ expect "bad --cpus" 2 "--cpus" -- run -k x --cpus 0
 expect "--version" 0 "^petrel [0-9]+\.[0-9]+\.[0-9]+" -- --version
 expect "--help" 0 "exit status" -- --help
 expect "run --help" 0 "--cpu-features" -- run --help
+expect "run --help: the boot marker" 0 "port 0x3f0" -- run --help
 expect "--cpu-features=help" 0 "cx16" -- run --cpu-features=help
 expect "--cpu-features=help, KVM's names" 0 "kvm-pv-eoi" -- run --cpu-features=help
 
