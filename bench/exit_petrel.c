@@ -33,6 +33,20 @@ static void null_write(void *opaque, uint64_t off, uint64_t v, unsigned size)
 
 static const struct bus_dev_ops null_ops = { null_read, null_write };
 
+/* BENCH_FAULT_PORT: the guest took an exception (cpl3.h); stop and say which */
+static void fault_write(void *opaque, uint64_t off, uint64_t v, unsigned size)
+{
+	struct vm *vm = opaque;
+	char what[160];
+
+	(void)off, (void)size;
+	cpl3_fault_describe(gpa_ptr(&vm->mem, 0, CPL3_MIN_RAM), (uint32_t)v, what,
+			    sizeof(what));
+	vm_request_stop(vm, 3, "guest exception %s", what);
+}
+
+static const struct bus_dev_ops fault_ops = { null_read, fault_write };
+
 static double now_ns(void)
 {
 	struct timespec ts;
@@ -75,6 +89,7 @@ int main(int argc, char **argv)
 	if ((err = vm_create_machine(&vm, &cfg)) < 0 ||
 	    (err = bus_insert(&vm.pio, BENCH_PORT, 1, &null_ops, NULL, "bench-null")) < 0 ||
 	    (err = bus_insert(&vm.mmio, BENCH_MMIO, 0x1000, &null_ops, NULL, "bench-null")) < 0 ||
+	    (err = bus_insert(&vm.pio, BENCH_FAULT_PORT, 4, &fault_ops, &vm, "bench-fault")) < 0 ||
 	    (err = vm_create_vcpus(&vm)) < 0 ||
 	    (err = cpl3_setup(vm.vcpus[0].fd, gpa_ptr(&vm.mem, 0, CPL3_MIN_RAM),
 			      CPL3_MIN_RAM, code, (size_t)(code_end - code), &args)) < 0) {

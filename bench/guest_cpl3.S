@@ -30,4 +30,25 @@ bench_guest_mmio:
 	jmp	2b
 bench_guest_mmio_end:
 
+/*
+ * The exception handlers (CPL0, one 16-byte stub per vector 0-31, cpl3.c
+ * points the IDT at them): report the vector on BENCH_FAULT_PORT (0x511)
+ * and halt. The VMM reads the rest from the frame on the TSS.RSP0 stack.
+ * No benchmark expects an exception; without them one was a triple fault.
+ */
+	.globl bench_guest_fault_stubs, bench_guest_fault_stubs_end
+	.balign 16
+bench_guest_fault_stubs:
+	.set vector, 0
+	.rept 32
+	movl	$vector, %eax
+	movw	$0x511, %dx
+	outl	%eax, %dx
+3:	hlt
+	jmp	3b
+	.balign 16, 0xcc
+	.set vector, vector + 1
+	.endr
+bench_guest_fault_stubs_end:
+
 	.section .note.GNU-stack, "", @progbits

@@ -120,6 +120,15 @@ int main(int argc, char **argv)
 		if (run->exit_reason == KVM_EXIT_IO) {
 			if (run->io.port == BENCH_DONE_PORT)
 				break;
+			if (run->io.port == BENCH_FAULT_PORT) {
+				uint32_t vector;
+				char what[160];
+
+				memcpy(&vector, (uint8_t *)run + run->io.data_offset, 4);
+				cpl3_fault_describe(ram, vector, what, sizeof(what));
+				fprintf(stderr, "raw_kvm: guest exception %s\n", what);
+				return 1;
+			}
 			if (run->io.port == BENCH_COM1) {
 				/* the guest's first act: make it visible, as a UART would */
 				if (write(1, (uint8_t *)run + run->io.data_offset, 1) != 1)
@@ -132,6 +141,7 @@ int main(int argc, char **argv)
 		} else if (run->exit_reason == KVM_EXIT_MMIO) {
 			exits++; /* the do-nothing device */
 		} else {
+			/* 8 = KVM_EXIT_SHUTDOWN: a triple fault, which the IDT should prevent */
 			fprintf(stderr, "raw_kvm: unexpected exit reason %u\n", run->exit_reason);
 			return 1;
 		}

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -10,7 +11,9 @@
 #include "petrel/cpuid.h"
 #include "petrel/emul_assist.h"
 #include "petrel/exitcode.h"
+#include "petrel/irqchip_kvm.h"
 #include "petrel/kvm.h"
+#include "petrel/pic_watch.h"
 #include "petrel/util.h"
 #include "petrel/vm.h"
 
@@ -205,22 +208,142 @@ int vcpu_handle_exit(struct vcpu *v)
 	}
 }
 
+/*
+ * The BSP's 8259 watchdog (see pic_watch.h for the KVM behaviour it works
+ * around). A thread samples the in-kernel PIC without disturbing the vCPU;
+ * when an interrupt sits asserted and unacknowledged, it flags the BSP and
+ * kicks it out of KVM_RUN, and the BSP's own thread makes KVM re-evaluate
+ * its pending interrupts. It lives and dies inside the BSP's thread, which
+ * joins it before returning, so the thread it kicks always exists.
+ */
+struct pic_watchdog {
+	struct vm *vm;
+	pthread_t bsp;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond; /* on CLOCK_MONOTONIC */
+	bool quit;
+	bool running;
+	atomic_bool nudge;
+};
+
+static void *pic_watchdog_thread(void *arg)
+{
+	struct pic_watchdog *w = arg;
+	struct pic_watch pw;
+
+	pthread_setname_np(pthread_self(), "pic-watch");
+	pic_watch_init(&pw);
+	pthread_mutex_lock(&w->lock);
+	while (!w->quit) {
+		struct kvm_pic_state master, slave;
+		struct timespec t;
+
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		t.tv_nsec += (long)(pw.interval_ms % 1000) * 1000000L;
+		t.tv_sec += pw.interval_ms / 1000 + t.tv_nsec / 1000000000L;
+		t.tv_nsec %= 1000000000L;
+		while (!w->quit && pthread_cond_timedwait(&w->cond, &w->lock, &t) != ETIMEDOUT)
+			;
+		if (w->quit)
+			break;
+		pthread_mutex_unlock(&w->lock);
+		/* no PIC to read (not KVM's irqchip): nothing to watch */
+		if (irqchip_kvm_get_pic(w->vm, &master, &slave) < 0) {
+			pthread_mutex_lock(&w->lock);
+			break;
+		}
+		if (pic_watch_sample(&pw, &master, &slave)) {
+			atomic_store(&w->nudge, true);
+			pthread_kill(w->bsp, w->vm->kick_signal);
+		}
+		pthread_mutex_lock(&w->lock);
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+/* Called on the BSP's thread before it unblocks the kick signal. */
+static void pic_watchdog_start(struct pic_watchdog *w, struct vm *vm)
+{
+	pthread_condattr_t attr;
+	int err;
+
+	memset(w, 0, sizeof(*w));
+	w->vm = vm;
+	w->bsp = pthread_self();
+	atomic_init(&w->nudge, false);
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&w->cond, &attr);
+	pthread_condattr_destroy(&attr);
+	/* created with the kick signal still blocked: only vCPUs take it */
+	err = pthread_create(&w->thread, NULL, pic_watchdog_thread, w);
+	if (err)
+		pt_warn("vcpu0: cannot start the 8259 watchdog: %s", strerror(err));
+	w->running = !err;
+}
+
+static void pic_watchdog_stop(struct pic_watchdog *w)
+{
+	if (w->running) {
+		pthread_mutex_lock(&w->lock);
+		w->quit = true;
+		pthread_cond_signal(&w->cond);
+		pthread_mutex_unlock(&w->lock);
+		pthread_join(w->thread, NULL);
+	}
+	pthread_cond_destroy(&w->cond);
+	pthread_mutex_destroy(&w->lock);
+}
+
+/*
+ * KVM_SET_MP_STATE makes KVM re-evaluate the vCPU's pending interrupts on
+ * its next entry (KVM_REQ_EVENT), as the PIC's missing kick would have;
+ * writing back the state KVM just reported changes nothing else. Only the
+ * plain running and halted states are written back: an INIT or SIPI in
+ * flight is left alone.
+ */
+static void vcpu_reevaluate_interrupts(struct vcpu *v)
+{
+	struct kvm_mp_state mp;
+
+	if (kvm_ioctl_quiet(v->fd, KVM_GET_MP_STATE, &mp) < 0)
+		return;
+	if (mp.mp_state == KVM_MP_STATE_RUNNABLE || mp.mp_state == KVM_MP_STATE_HALTED)
+		kvm_ioctl_quiet(v->fd, KVM_SET_MP_STATE, &mp);
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
 	struct vm *vm = v->vm;
+	struct pic_watchdog watchdog, *w = NULL;
 	sigset_t set;
 	char name[16];
 
 	snprintf(name, sizeof(name), "vcpu%u", v->id);
 	pthread_setname_np(pthread_self(), name);
+	/*
+	 * The BSP is where ExtINT lands: KVM resets its LINT0 to ExtINT,
+	 * setup_lapic keeps it there, and Linux uses no other vCPU for it.
+	 */
+	if (v->id == 0) {
+		w = &watchdog;
+		pic_watchdog_start(w, vm);
+	}
 	/* the kick signal is blocked everywhere but here */
 	sigemptyset(&set);
 	sigaddset(&set, vm->kick_signal);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 
 	while (!vm_stopping(vm)) {
-		int r = ioctl(v->fd, KVM_RUN, 0);
+		int r;
+
+		if (w && atomic_exchange(&w->nudge, false))
+			vcpu_reevaluate_interrupts(v);
+		r = ioctl(v->fd, KVM_RUN, 0);
 		if (r < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				v->stats[STAT_INTR]++;
@@ -234,6 +357,8 @@ static void *vcpu_thread(void *arg)
 		if (vcpu_handle_exit(v))
 			break;
 	}
+	if (w)
+		pic_watchdog_stop(w);
 	return NULL;
 }
 
@@ -245,7 +370,13 @@ static void kick_handler(int sig)
 int vcpu_start(struct vcpu *v)
 {
 	struct vm *vm = v->vm;
-	struct sigaction sa = { .sa_handler = kick_handler };
+	/*
+	 * SA_RESTART: the BSP's 8259 watchdog may kick it while it emulates a
+	 * device, not only at stop; a syscall there restarts instead of
+	 * failing with EINTR. KVM_RUN still returns EINTR (KVM never restarts
+	 * it), which is all a kick needs.
+	 */
+	struct sigaction sa = { .sa_handler = kick_handler, .sa_flags = SA_RESTART };
 	int err;
 
 	sigemptyset(&sa.sa_mask);

@@ -9,8 +9,17 @@
 #define PETREL_IRQCHIP_KVM_H
 
 struct vm;
+struct kvm_pic_state;
 
 /* Creates the irqchip and PIT and fills vm->irqchip. 0 or -errno. */
 int irqchip_kvm_create(struct vm *vm);
+
+/*
+ * Snapshots the in-kernel 8259 pair (KVM_GET_IRQCHIP: a VM ioctl, safe from
+ * any thread while the vCPUs run). 0 or -errno, silently: the caller
+ * decides whether a failure matters.
+ */
+int irqchip_kvm_get_pic(struct vm *vm, struct kvm_pic_state *master,
+			struct kvm_pic_state *slave);
 
 #endif

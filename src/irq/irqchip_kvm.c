@@ -69,6 +69,22 @@ static int set_routing(struct vm *vm)
 	return r;
 }
 
+int irqchip_kvm_get_pic(struct vm *vm, struct kvm_pic_state *master,
+			struct kvm_pic_state *slave)
+{
+	struct kvm_irqchip c = { .chip_id = KVM_IRQCHIP_PIC_MASTER };
+	int r;
+
+	if ((r = kvm_ioctl_quiet(vm->vm_fd, KVM_GET_IRQCHIP, &c)) < 0)
+		return r;
+	*master = c.chip.pic;
+	c = (struct kvm_irqchip){ .chip_id = KVM_IRQCHIP_PIC_SLAVE };
+	if ((r = kvm_ioctl_quiet(vm->vm_fd, KVM_GET_IRQCHIP, &c)) < 0)
+		return r;
+	*slave = c.chip.pic;
+	return 0;
+}
+
 int irqchip_kvm_create(struct vm *vm)
 {
 	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };

@@ -42,6 +42,10 @@ cases=(
 	"timer|the PIT's interrupt through IOAPIC pin 2 (--cpu-features=-arat)|-k $KERNEL --cpu-features=-arat|petrel.test|cpus=1 timer off"
 	"elf|ELF vmlinux, 4 vCPUs, 4G (RAM split around the PCI hole)|-k $VMLINUX -n 4 -m 4G|petrel.test|cpus=4 above4g off"
 	"reboot|reboot -f with ACPI, 2 vCPUs|-k $KERNEL -n 2|petrel.test=reboot|cpus=2 reset"
+	# no ACPI: Debian's cloud kernel has no MP-table parser, so it runs in
+	# virtual-wire mode, the PIT's interrupt reaching it through the 8259 and
+	# LINT0 (ExtINT); there is no poweroff without ACPI, so it reboots
+	"noacpi|--no-acpi (virtual-wire mode through the 8259), reboot -f|-k $KERNEL --no-acpi|petrel.test=reboot|cpus=1 reset"
 )
 
 only=("$@")
@@ -53,12 +57,23 @@ for c in "${cases[@]}"; do
 	fi
 	log=$logs/boot-$name.log
 	echo "  -- $name: $what"
-	start=$(date +%s%N)
-	# shellcheck disable=SC2086 # opts is a list of words
-	timeout -s TERM "$TIMEOUT" "$PETREL" run $opts --initrd "$INITRD" \
-		--cmdline "console=ttyS0 panic=-1 $extra" --stats </dev/null >"$log" 2>&1
-	rc=$?
-	ms=$((($(date +%s%N) - start) / 1000000))
+	for attempt in 1 2; do
+		start=$(date +%s%N)
+		# shellcheck disable=SC2086 # opts is a list of words
+		timeout -s TERM "$TIMEOUT" "$PETREL" run $opts --initrd "$INITRD" \
+			--cmdline "console=ttyS0 panic=-1 $extra" --stats </dev/null >"$log" 2>&1
+		rc=$?
+		ms=$((($(date +%s%N) - start) / 1000000))
+		# Inside the nested VM only: a guest that triple-faults (status 3)
+		# gets one more try, said aloud, its first log kept: one of the five
+		# 4-vCPU boots we ran there triple-faulted (while loading X.509
+		# certificates, with no 8259 nudge and no petrel error), and the
+		# emulation under it (QEMU TCG) is not flawless (../shared/PLATFORM.md).
+		# A second crash fails the case.
+		[ $rc -eq 3 ] && [ -n "${PETREL_IN_NESTED:-}" ] && [ $attempt -eq 1 ] || break
+		cp "$log" "$log.attempt1"
+		echo "     NOTE the guest crashed (status 3; $log.attempt1): once more, as the nested VM's emulation is not flawless"
+	done
 	bad=0
 	ok() { echo "     ok   $1"; }
 	no() { echo "     FAIL $1"; bad=1; }

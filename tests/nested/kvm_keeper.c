@@ -4,7 +4,9 @@
  * Why: KVM flips kernel static keys when the first VM is created and the
  * last one destroyed (preempt_notifier_key, whose branches sit in
  * __schedule), and when the first vCPU's local APIC is disabled or enabled
- * (apic_hw_disabled, apic_sw_disabled). Each flip live-patches kernel text
+ * (apic_hw_disabled, apic_sw_disabled), and when the first vCPU without
+ * an in-kernel LAPIC comes or the last one goes (kvm_has_noapic_vcpu: the
+ * raw-KVM baseline of bench/ has no irqchip). Each flip live-patches kernel text
  * with text_poke_bp(), an int3 on every CPU's path. QEMU's multi-threaded
  * TCG, which runs L1, sometimes never completes that dance: one L1 CPU
  * loops through exc_int3 in __schedule while the other spins on a lock, and
@@ -13,9 +15,10 @@
  * VMs coming and going flip nothing. It is a workaround for the test
  * platform only: nothing of petrel depends on it.
  *
- * The VM has the in-kernel irqchip and two vCPUs that never run: vCPU 0's
- * APIC stays software-disabled (as after reset), vCPU 1's APIC is
- * hardware-disabled through IA32_APIC_BASE. Prints "kvm_keeper: ready"
+ * The first VM has the in-kernel irqchip and two vCPUs that never run:
+ * vCPU 0's APIC stays software-disabled (as after reset), vCPU 1's APIC is
+ * hardware-disabled through IA32_APIC_BASE. The second VM has no irqchip
+ * and one vCPU. Prints "kvm_keeper: ready"
  * and then sleeps until killed. Built static by tests/nested/prepare.sh for
  * L1's initramfs.
  */
@@ -41,7 +44,7 @@ int main(void)
 		struct kvm_msrs hdr;
 		struct kvm_msr_entry entry;
 	} msrs;
-	int kvm, vm, vcpu1;
+	int kvm, vm, vcpu1, bare;
 
 	kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (kvm < 0)
@@ -62,6 +65,11 @@ int main(void)
 	msrs.entry.data = APIC_DEFAULT_BASE; /* enable bit clear */
 	if (ioctl(vcpu1, KVM_SET_MSRS, &msrs) != 1)
 		return fail("kvm_keeper: KVM_SET_MSRS IA32_APIC_BASE");
+	bare = ioctl(kvm, KVM_CREATE_VM, 0);
+	if (bare < 0)
+		return fail("kvm_keeper: KVM_CREATE_VM (no irqchip)");
+	if (ioctl(bare, KVM_CREATE_VCPU, 0) < 0)
+		return fail("kvm_keeper: KVM_CREATE_VCPU (no irqchip)");
 	printf("kvm_keeper: ready\n");
 	fflush(stdout);
 	for (;;)
