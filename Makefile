@@ -66,7 +66,7 @@ KERNEL := .cache/vmlinuz
 INITRD := .cache/initrd.img
 $(KERNEL):
 	tools/fetch-kernel.sh .cache
-$(INITRD): tools/mkinitrd.sh
+$(INITRD): tools/mkinitrd.sh tools/initrd/boot_marker.c include/petrel/layout.h
 	tools/mkinitrd.sh $@
 kernel: $(KERNEL)
 initrd: $(INITRD)

@@ -1,3 +1,4 @@
+#include <asm/kvm_para.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,7 +10,13 @@
 
 enum reg { EAX, EBX, ECX, EDX };
 
-/* Feature names as Linux spells them in /proc/cpuinfo. */
+#define PV CPUID_PV_FEATURES
+
+/*
+ * Feature names as Linux spells them in /proc/cpuinfo, then KVM's. A name
+ * may stand for several bits: it has one entry per bit, and an edit acts
+ * on all of them.
+ */
 static const struct feature {
 	const char *name;
 	unsigned fn, index;
@@ -73,6 +80,26 @@ static const struct feature {
 	{ "mmxext", 0x80000001, 0, EDX, 22 },	{ "pdpe1gb", 0x80000001, 0, EDX, 26 },
 	{ "rdtscp", 0x80000001, 0, EDX, 27 },	{ "lm", 0x80000001, 0, EDX, 29 },
 	{ "invtsc", 0x80000007, 0, EDX, 8 },
+	/*
+	 * KVM's paravirtual features (leaf 0x40000001, kvm_para.h), named as
+	 * QEMU names them. "kvmclock" is both MSR sets, as in QEMU, so that
+	 * -kvmclock takes kvm-clock away; "kvmclock2" is the newer set alone.
+	 */
+	{ "kvmclock", PV, 0, EAX, KVM_FEATURE_CLOCKSOURCE },
+	{ "kvmclock", PV, 0, EAX, KVM_FEATURE_CLOCKSOURCE2 },
+	{ "kvmclock2", PV, 0, EAX, KVM_FEATURE_CLOCKSOURCE2 },
+	{ "kvmclock-stable-bit", PV, 0, EAX, KVM_FEATURE_CLOCKSOURCE_STABLE_BIT },
+	{ "kvm-nopiodelay", PV, 0, EAX, KVM_FEATURE_NOP_IO_DELAY },
+	{ "kvm-asyncpf", PV, 0, EAX, KVM_FEATURE_ASYNC_PF },
+	{ "kvm-asyncpf-int", PV, 0, EAX, KVM_FEATURE_ASYNC_PF_INT },
+	{ "kvm-asyncpf-vmexit", PV, 0, EAX, KVM_FEATURE_ASYNC_PF_VMEXIT },
+	{ "kvm-steal-time", PV, 0, EAX, KVM_FEATURE_STEAL_TIME },
+	{ "kvm-pv-eoi", PV, 0, EAX, KVM_FEATURE_PV_EOI },
+	{ "kvm-pv-unhalt", PV, 0, EAX, KVM_FEATURE_PV_UNHALT },
+	{ "kvm-pv-tlb-flush", PV, 0, EAX, KVM_FEATURE_PV_TLB_FLUSH },
+	{ "kvm-pv-ipi", PV, 0, EAX, KVM_FEATURE_PV_SEND_IPI },
+	{ "kvm-pv-sched-yield", PV, 0, EAX, KVM_FEATURE_PV_SCHED_YIELD },
+	{ "kvm-poll-control", PV, 0, EAX, KVM_FEATURE_POLL_CONTROL },
 };
 
 struct kvm_cpuid_entry2 *cpuid_find(struct kvm_cpuid2 *c, unsigned fn,
@@ -115,16 +142,39 @@ static uint32_t *feature_word(struct kvm_cpuid2 *c, const struct feature *f)
 
 bool cpuid_has(struct kvm_cpuid2 *c, const char *name)
 {
-	const struct feature *f = feature_lookup(name);
-	uint32_t *w = f ? feature_word(c, f) : NULL;
-	return w && (*w >> f->bit & 1);
+	enum cpuid_pv_edit leaf = cpuid_pv_leaf_edit(name);
+
+	if (leaf != CPUID_PV_EDIT_NONE)
+		return cpuid_pv_has_leaf(c, leaf);
+	for (size_t i = 0; i < ARRAY_SIZE(features); i++) {
+		const struct feature *f = &features[i];
+		uint32_t *w;
+
+		if (strcmp(f->name, name))
+			continue;
+		w = feature_word(c, f);
+		if (w && (*w >> f->bit & 1))
+			return true;
+	}
+	return false;
+}
+
+void cpuid_remove_range(struct kvm_cpuid2 *c, unsigned lo, unsigned hi)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < c->nent; i++)
+		if (c->entries[i].function < lo || c->entries[i].function > hi)
+			c->entries[n++] = c->entries[i];
+	c->nent = n;
 }
 
 int cpuid_check_edits(const struct cpu_feature_edit *edits, unsigned n,
 		      char *err, size_t errlen)
 {
 	for (unsigned i = 0; i < n; i++) {
-		if (feature_lookup(edits[i].name))
+		if (feature_lookup(edits[i].name) ||
+		    cpuid_pv_leaf_edit(edits[i].name) != CPUID_PV_EDIT_NONE)
 			continue;
 		snprintf(err, errlen, "--cpu-features: unknown feature \"%s\" "
 			 "(--cpu-features=help lists them)", edits[i].name);
@@ -133,32 +183,84 @@ int cpuid_check_edits(const struct cpu_feature_edit *edits, unsigned n,
 	return 0;
 }
 
+/* "+name" for one name's bits: those KVM supports; an error if none */
+static int add_bits(struct kvm_cpuid2 *c, struct kvm_cpuid2 *supported,
+		    const char *name, char *err, size_t errlen)
+{
+	bool added = false;
+
+	for (size_t i = 0; i < ARRAY_SIZE(features); i++) {
+		const struct feature *f = &features[i];
+		uint32_t *w, *sw;
+
+		if (strcmp(f->name, name))
+			continue;
+		w = feature_word(c, f);
+		sw = feature_word(supported, f);
+		if (w && sw && (*sw >> f->bit & 1)) {
+			*w |= 1u << f->bit;
+			added = true;
+		}
+	}
+	if (added)
+		return 0;
+	snprintf(err, errlen, "--cpu-features: \"%s\" cannot be added: "
+		 "this host's KVM does not support it", name);
+	return -ENOTSUP;
+}
+
+static void remove_bits(struct kvm_cpuid2 *c, const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(features); i++) {
+		uint32_t *w;
+
+		if (strcmp(features[i].name, name))
+			continue;
+		w = feature_word(c, &features[i]);
+		if (w)
+			*w &= ~(1u << features[i].bit);
+	}
+}
+
 int cpuid_edit(struct kvm_cpuid2 *c, const struct kvm_cpuid2 *supported,
 	       const struct cpu_feature_edit *edits, unsigned n, char *err,
 	       size_t errlen)
 {
+	struct kvm_cpuid2 *sup = (struct kvm_cpuid2 *)supported; /* only read */
+	bool drop_kvm = false, drop_freq = false;
 	int r = cpuid_check_edits(edits, n, err, errlen);
 
 	if (r < 0)
 		return r;
 	for (unsigned i = 0; i < n; i++) {
-		const struct feature *f = feature_lookup(edits[i].name);
-		uint32_t *w, *sw;
+		const char *name = edits[i].name;
+		enum cpuid_pv_edit leaf = cpuid_pv_leaf_edit(name);
 
-		w = feature_word(c, f);
-		if (!edits[i].add) {
-			if (w)
-				*w &= ~(1u << f->bit);
+		if (leaf == CPUID_PV_EDIT_NONE) {
+			if (!edits[i].add)
+				remove_bits(c, name);
+			else if ((r = add_bits(c, sup, name, err, errlen)) < 0)
+				return r;
 			continue;
 		}
-		sw = feature_word((struct kvm_cpuid2 *)supported, f);
-		if (!w || !sw || !(*sw >> f->bit & 1)) {
-			snprintf(err, errlen, "--cpu-features: \"%s\" cannot be added: "
-				 "this host's KVM does not support it", f->name);
+		/*
+		 * Whole leaves go at the end, so "-kvm,+kvm" keeps them: an
+		 * entry once removed could not be found again here.
+		 */
+		if (edits[i].add && !cpuid_pv_has_leaf(c, leaf)) {
+			snprintf(err, errlen, "--cpu-features: \"%s\" cannot be "
+				 "added: this host's KVM does not support it", name);
 			return -ENOTSUP;
 		}
-		*w |= 1u << f->bit;
+		if (leaf == CPUID_PV_EDIT_KVM)
+			drop_kvm = !edits[i].add;
+		else
+			drop_freq = !edits[i].add;
 	}
+	if (drop_freq)
+		cpuid_pv_remove(c, CPUID_PV_EDIT_FREQ);
+	if (drop_kvm)
+		cpuid_pv_remove(c, CPUID_PV_EDIT_KVM);
 	return 0;
 }
 
@@ -236,9 +338,13 @@ static size_t cpuid_size(const struct kvm_cpuid2 *c)
 	return sizeof(*c) + c->nent * sizeof(c->entries[0]);
 }
 
+#ifndef KVM_CAP_X86_APIC_BUS_CYCLES_NS
+#define KVM_CAP_X86_APIC_BUS_CYCLES_NS 237 /* Linux 6.11; older headers lack it */
+#endif
+
 int cpuid_init(struct vm *vm)
 {
-	struct kvm_cpuid2 *sup = NULL, *c = NULL;
+	struct kvm_cpuid2 *sup = NULL, *offer, *c;
 	char err[256];
 	int r;
 
@@ -260,15 +366,25 @@ int cpuid_init(struct vm *vm)
 		free(sup);
 		return r;
 	}
-	c = malloc(cpuid_size(sup));
+	/*
+	 * The APIC bus rate: asked of the VM, which answers with its own
+	 * cycle on kernels that let a VMM change it (petrel does not).
+	 */
+	offer = cpuid_pv_offer(sup, cpuid_pv_apic_khz(kvm_check_cap(
+					    vm->vm_fd, KVM_CAP_X86_APIC_BUS_CYCLES_NS)));
+	free(sup);
+	if (!offer)
+		return -ENOMEM;
+	c = malloc(cpuid_size(offer));
 	if (!c) {
-		free(sup);
+		free(offer);
 		return -ENOMEM;
 	}
-	memcpy(c, sup, cpuid_size(sup));
-	r = cpuid_edit(c, sup, vm->cfg->features, vm->cfg->nr_features, err,
+	memcpy(c, offer, cpuid_size(offer));
+	/* "+name" adds back what petrel offers, not all KVM would allow */
+	r = cpuid_edit(c, offer, vm->cfg->features, vm->cfg->nr_features, err,
 		       sizeof(err));
-	free(sup);
+	free(offer);
 	if (r < 0) {
 		pt_err("%s", err);
 		free(c);
@@ -278,15 +394,37 @@ int cpuid_init(struct vm *vm)
 	return 0;
 }
 
+/* Whether the user's last edit of name was "+name". */
+static bool asked_for(const struct vm_config *cfg, const char *name)
+{
+	bool add = false;
+
+	for (unsigned i = 0; i < cfg->nr_features; i++)
+		if (!strcmp(cfg->features[i].name, name))
+			add = cfg->features[i].add;
+	return add;
+}
+
 int cpuid_apply(struct vm *vm, struct vcpu *v)
 {
 	struct kvm_cpuid2 *c = malloc(cpuid_size(vm->cpuid));
-	int r;
+	bool freq;
+	int khz, r;
 
 	if (!c)
 		return -ENOMEM;
 	memcpy(c, vm->cpuid, cpuid_size(vm->cpuid));
 	cpuid_set_topology(c, v->id, vm->cfg->ncpus);
+	/* the vCPU's own rate: KVM may scale it (KVM_SET_TSC_KHZ) */
+	khz = kvm_ioctl_quiet(v->fd, KVM_GET_TSC_KHZ, NULL);
+	freq = cpuid_has(c, "vmware-cpuid-freq");
+	cpuid_pv_set_tsc_khz(c, khz > 0 ? (uint32_t)khz : 0);
+	/* silent by default: many hosts lack invtsc, and nobody asked */
+	if (freq && !cpuid_has(c, "vmware-cpuid-freq") && v->id == 0 &&
+	    asked_for(vm->cfg, "vmware-cpuid-freq"))
+		pt_warn("--cpu-features=+vmware-cpuid-freq: no frequency leaf, as %s",
+			khz > 0 ? "the guest's CPUID has no invtsc"
+				: "KVM does not know the TSC frequency");
 	r = kvm_ioctl(v->fd, KVM_SET_CPUID2, c);
 	free(c);
 	return r;
@@ -294,8 +432,29 @@ int cpuid_apply(struct vm *vm, struct vcpu *v)
 
 void cpuid_list_features(FILE *out)
 {
+	size_t col = 0;
+
 	fprintf(out, "CPUID feature names for --cpu-features (as in /proc/cpuinfo):\n");
-	for (size_t i = 0; i < ARRAY_SIZE(features); i++)
-		fprintf(out, "%s%s", features[i].name,
-			(i + 1) % 8 && i + 1 < ARRAY_SIZE(features) ? " " : "\n");
+	for (size_t i = 0; i < ARRAY_SIZE(features); i++) {
+		const struct feature *f = &features[i];
+
+		if (f->fn == CPUID_PV_FEATURES && i > 0 && features[i - 1].fn != f->fn) {
+			fprintf(out, "%sKVM paravirtual features (leaf 0x40000001, QEMU's names;"
+				" kvmclock = both MSR sets):\n",
+				col ? "\n" : "");
+			col = 0;
+		}
+		if (i > 0 && !strcmp(features[i - 1].name, f->name))
+			continue; /* one name, several bits */
+		fprintf(out, "%s%s", col ? " " : "", f->name);
+		if (++col == 8) {
+			fputc('\n', out);
+			col = 0;
+		}
+	}
+	if (col)
+		fputc('\n', out);
+	fprintf(out, "Whole leaves:\n"
+		"kvm                the KVM leaves 0x40000000-0x400000ff: -kvm hides KVM\n"
+		"vmware-cpuid-freq  leaf 0x40000010: TSC and local APIC bus kHz\n");
 }

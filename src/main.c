@@ -14,6 +14,7 @@
 #include "petrel/console.h"
 #include "petrel/cpuid.h"
 #include "petrel/exitcode.h"
+#include "petrel/mono_clock.h"
 #include "petrel/util.h"
 #include "petrel/vm.h"
 
@@ -47,6 +48,8 @@ static int prepare(const struct vm_config *cfg, struct boot_plan *plan)
 
 int main(int argc, char **argv)
 {
+	/* first: the boot marker measures the guest's boot from here */
+	const uint64_t start_ns = mono_clock_host_ns(NULL);
 	struct cli cli;
 	struct boot_plan plan;
 	struct vm vm;
@@ -58,6 +61,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "petrel: %s\n", err);
 		return EXIT_USAGE;
 	}
+	cli.cfg.start_ns = start_ns;
 	switch (cli.action) {
 	case CLI_HELP:
 		if (cli.help_topic && !strcmp(cli.help_topic, "cpu-features"))

@@ -1,15 +1,18 @@
 /*
  * The PC platform petrel gives every guest: COM1, the i8042 (for its reset
  * line), the CMOS RTC, the PCI host bridge (with the 0xCF9 reset register
- * inside its port window), the ACPI PM block (for poweroff) and the POST
- * ports. Each is a state machine in src/devices/; here they are allocated,
- * given their irq lines and sinks, and put on the buses.
+ * inside its port window), the ACPI PM block (for poweroff) and PM timer,
+ * the POST ports and the boot marker. Each is a state machine in
+ * src/devices/; here they are allocated, given their irq lines, clocks and
+ * sinks, and put on the buses.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "petrel/acpi.h"
 #include "petrel/acpi_pm.h"
+#include "petrel/boot_marker.h"
 #include "petrel/console.h"
 #include "petrel/debug_exit.h"
 #include "petrel/exitcode.h"
@@ -17,6 +20,7 @@
 #include "petrel/layout.h"
 #include "petrel/legacy.h"
 #include "petrel/pci.h"
+#include "petrel/pm_timer.h"
 #include "petrel/rtc.h"
 #include "petrel/serial8250.h"
 #include "petrel/util.h"
@@ -32,8 +36,10 @@ struct vm_devices {
 	struct pci_host pci;
 	struct legacy_cf9 cf9;
 	struct acpi_pm pm;
+	struct pm_timer pm_timer;
 	struct console console;
 	struct debug_exit debug_exit;
+	struct boot_marker boot_marker;
 	bool com1_up, i8042_up, rtc_up, pci_up, pm_up, console_up;
 	uint8_t last_post; /* last POST code: readable back, shown in stats */
 };
@@ -141,10 +147,22 @@ int vm_devices_create(struct vm *vm)
 		if ((err = add_pio(vm, PORT_ACPI_PM, PORT_ACPI_PM_LEN, &acpi_pm_ops,
 				   &d->pm, "acpi-pm")) < 0)
 			return err;
+		/* only the FADT tells a guest where it is: no ACPI, no timer */
+		if ((err = pm_timer_init(&d->pm_timer, mono_clock_host(),
+					 ACPI_PM_TMR_BITS)) < 0 ||
+		    (err = add_pio(vm, PORT_ACPI_PM_TMR, PM_TIMER_NR_PORTS,
+				   &pm_timer_ops, &d->pm_timer, "pm-timer")) < 0)
+			return err;
 	}
 
 	if ((err = add_pio(vm, PORT_POST, 1, &post_ops, d, "post")) < 0 ||
 	    (err = add_pio(vm, PORT_IO_DELAY, 1, &post_ops, d, "io-delay")) < 0)
+		return err;
+
+	boot_marker_init(&d->boot_marker, mono_clock_host(),
+			 vm->cfg->start_ns ? vm->cfg->start_ns : mono_clock_host_ns(NULL));
+	if ((err = add_pio(vm, PORT_BOOT_MARKER, 1, &boot_marker_ops,
+			   &d->boot_marker, "boot-marker")) < 0)
 		return err;
 
 	if (vm->cfg->debug_exit_port) {
@@ -197,7 +215,16 @@ void vm_devices_print_stats(struct vm *vm)
 
 	if (!d)
 		return;
+	uint64_t ns;
+
 	pt_info("stats: console %llu bytes out, %llu bytes in; last POST code 0x%02x",
 		(unsigned long long)d->console.bytes_out,
 		(unsigned long long)d->console.bytes_in, d->last_post);
+	if (boot_marker_get(&d->boot_marker, &ns) == 0)
+		pt_info("stats: boot marker at %llu.%llu ms",
+			(unsigned long long)(ns / 1000000),
+			(unsigned long long)(ns / 100000 % 10));
+	else
+		pt_info("stats: no boot marker (the guest wrote no %d to port 0x%x)",
+			BOOT_MARKER_VALUE, PORT_BOOT_MARKER);
 }

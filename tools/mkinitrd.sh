@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Builds the default guest's initramfs: busybox (Debian's busybox-static) and
-# an /init that mounts the usual file systems, then either
+# Builds the default guest's initramfs: busybox (Debian's busybox-static),
+# /bin/boot-marker (tools/initrd/boot_marker.c) and an /init that first
+# writes petrel's boot marker (port 0x3f0, value 123: --stats prints "boot
+# marker at N ms"), mounts the usual file systems, then either
 #  - with "petrel.test" (or "petrel.test=poweroff") on the kernel command
 #    line: prints the marker line PETREL-INIT-OK with the CPU count and
 #    MemTotal, then powers off (the boot test's success signal); with
@@ -17,6 +19,7 @@ if [ -z "$bb" ] || ! file -L "$bb" 2>/dev/null | grep -q 'statically linked'; th
 	[ -x /bin/busybox ] || { echo "mkinitrd: install busybox-static" >&2; exit 1; }
 	bb=/bin/busybox
 fi
+here=$(cd "$(dirname "$0")/.." && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$tmp"/{bin,sbin,dev,proc,sys,tmp,etc,root}
@@ -24,8 +27,15 @@ cp "$bb" "$tmp/bin/busybox"
 for app in $("$tmp/bin/busybox" --list); do
 	[ "$app" = busybox ] || ln -sf busybox "$tmp/bin/$app"
 done
+# freestanding: no libc to start, so the marker is as early as /init can be
+${CC:-cc} -I"$here/include" -Os -static -nostdlib -ffreestanding -fno-pie -no-pie \
+	-fno-stack-protector -fcf-protection=none -fno-asynchronous-unwind-tables \
+	-Wall -Wextra -Werror -Wl,--build-id=none \
+	-o "$tmp/bin/boot-marker" "$here/tools/initrd/boot_marker.c"
 cat > "$tmp/init" <<'INIT'
 #!/bin/busybox sh
+# first of all: user space is up (petrel --stats: "boot marker at N ms")
+/bin/boot-marker
 /bin/busybox mount -t devtmpfs devtmpfs /dev 2>/dev/null
 /bin/busybox mount -t proc proc /proc
 /bin/busybox mount -t sysfs sysfs /sys

@@ -9,9 +9,10 @@
  * The machine described:
  *   - not hardware-reduced: PM1a event block at PORT_ACPI_PM (4 bytes),
  *     PM1a control block at PORT_ACPI_PM + 4 (2 bytes), SCI on GSI_SCI;
- *     no SMI_CMD, so the OS finds ACPI mode always on; no PM timer (Linux
- *     uses kvm-clock/TSC; ACPI 5.0A made the timer optional); no GPE
- *     blocks; no fixed power/sleep buttons
+ *     no SMI_CMD, so the OS finds ACPI mode always on; the PM timer at
+ *     PORT_ACPI_PM_TMR (4 bytes, 32 bits: TMR_VAL_EXT), a reference for a
+ *     guest without kvm-clock (pm_timer.h); no GPE blocks; no fixed
+ *     power/sleep buttons
  *   - reset: I/O port 0xCF9, value 0x06 (RESET_REG_SUP)
  *   - IAPC_BOOT_ARCH: legacy ISA devices and an i8042 present (without
  *     the 8042 flag Linux would not even probe the keyboard controller),
@@ -33,6 +34,13 @@
 /* SLP_TYP value of \_S5 in our DSDT; acpi_pm powers off on it. */
 #define ACPI_S5_SLP_TYP 5
 #define ACPI_OEM_ID "PETREL"
+/*
+ * Width of the PM timer: 32 bits, as QEMU gives it, so that ACPICA's
+ * AcpiGetTimer wraps every 20 minutes rather than every 4.7 seconds
+ * (Linux's clocksource reads 24 bits either way). The FADT's TMR_VAL_EXT
+ * flag and the device (pm_timer_init) both follow it.
+ */
+#define ACPI_PM_TMR_BITS 32
 
 /*
  * The xAPIC limit: APIC ids are 8 bits, 0xff is broadcast and the IOAPIC

@@ -15,8 +15,9 @@
  * SLP_TYP values (S1-S4 are not in the DSDT, so no OS asks for them) only
  * update the register: petrel has no sleep states.
  *
- * Nothing sets status bits yet (no PM timer, no fixed buttons), so the
- * SCI stays low; the line is kept so that events can be added later.
+ * Nothing sets status bits yet (no fixed buttons; the PM timer,
+ * pm_timer.h, does not model TMR_STS), so the SCI stays low; the line is
+ * kept so that events can be added later.
  *
  * Every vCPU thread may access the block at once, and each write is a
  * read-modify-write of a 16-bit register (a byte of PM1_EN, a W1C of

@@ -36,6 +36,12 @@ struct vm_config {
 	enum console_mode console;
 	uint16_t debug_exit_port; /* 0: none */
 	bool emulation_assist;
+	/*
+	 * Not an option: CLOCK_MONOTONIC (mono_clock_host_ns) when petrel
+	 * started, which main takes before anything else and the boot marker
+	 * measures from. 0: from when the devices are made (the guest kit).
+	 */
+	uint64_t start_ns;
 };
 
 enum cli_action {

@@ -61,7 +61,18 @@
 #define PORT_RTC 0x70
 #define PORT_ACPI_PM 0x600   /* PM1a_EVT at +0 (4 bytes), PM1a_CNT at +4 (2) */
 #define PORT_ACPI_PM_LEN 8
+#define PORT_ACPI_PM_TMR 0x608 /* PM timer, 4 bytes (QEMU's PIIX4 has it here too) */
 #define PORT_RESET_CF9 0xcf9
 #define PORT_PCI_CONFIG 0xcf8 /* 0xcf8 address, 0xcfc..0xcff data */
+/*
+ * The boot marker (boot_marker.h): a guest's outb of BOOT_MARKER_VALUE
+ * here records when it got there. Firecracker's port and value, so guest
+ * images made for its boot timer work unchanged. 0x3f0 is the first port
+ * of the PC floppy controller, which petrel does not have; COM1 starts at
+ * 0x3f8. Plain defines: the initramfs's tools/initrd/boot_marker.c
+ * includes this file too.
+ */
+#define PORT_BOOT_MARKER 0x3f0
+#define BOOT_MARKER_VALUE 123
 
 #endif

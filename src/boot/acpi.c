@@ -134,12 +134,14 @@ _Static_assert(sizeof(struct madt_lapic) == 8, "MADT LAPIC");
 _Static_assert(sizeof(struct madt_ioapic) == 12, "MADT IOAPIC");
 _Static_assert(sizeof(struct madt_iso) == 10, "MADT ISO");
 _Static_assert(sizeof(struct madt_lapic_nmi) == 6, "MADT LAPIC NMI");
+_Static_assert(ACPI_PM_TMR_BITS == 24 || ACPI_PM_TMR_BITS == 32, "PM timer");
 
 /* FADT flags */
 #define FADT_WBINVD (1u << 0)
 #define FADT_PROC_C1 (1u << 2)
 #define FADT_PWR_BUTTON (1u << 4) /* set: no fixed-feature power button */
 #define FADT_SLP_BUTTON (1u << 5) /* set: no fixed-feature sleep button */
+#define FADT_TMR_VAL_EXT (1u << 8) /* the PM timer has 32 bits, not 24 */
 #define FADT_RESET_REG_SUP (1u << 10)
 /* IAPC_BOOT_ARCH */
 #define BOOT_ARCH_LEGACY_DEVICES (1u << 0)
@@ -319,13 +321,17 @@ static void write_fadt(uint8_t *t, gpa_t facs, gpa_t dsdt)
 	/* The event block is two 16-bit registers: status, then enable. */
 	f.x_pm1a_evt_blk = io_gas(32, 2, PORT_ACPI_PM);
 	f.x_pm1a_cnt_blk = io_gas(16, 2, PORT_ACPI_PM + 4);
+	f.pm_tmr_blk = PORT_ACPI_PM_TMR;
+	f.pm_tmr_len = 4;
+	f.x_pm_tmr_blk = io_gas(32, 3, PORT_ACPI_PM_TMR);
 	f.p_lvl2_lat = NO_C2_LATENCY;
 	f.p_lvl3_lat = NO_C3_LATENCY;
 	/* century 0: the RTC model makes no promise about CMOS 0x32. */
 	f.iapc_boot_arch = BOOT_ARCH_LEGACY_DEVICES | BOOT_ARCH_8042 |
 			   BOOT_ARCH_VGA_NOT_PRESENT;
 	f.flags = FADT_WBINVD | FADT_PROC_C1 | FADT_PWR_BUTTON |
-		  FADT_SLP_BUTTON | FADT_RESET_REG_SUP;
+		  FADT_SLP_BUTTON | FADT_RESET_REG_SUP |
+		  (ACPI_PM_TMR_BITS == 32 ? FADT_TMR_VAL_EXT : 0);
 	f.reset_reg = io_gas(8, 1, PORT_RESET_CF9);
 	f.reset_value = RESET_VALUE;
 	f.minor_version = 0;

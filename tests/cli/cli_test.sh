@@ -63,7 +63,9 @@ expect "bad --cpus" 2 "--cpus" -- run -k x --cpus 0
 expect "--version" 0 "^petrel [0-9]+\.[0-9]+\.[0-9]+" -- --version
 expect "--help" 0 "exit status" -- --help
 expect "run --help" 0 "--cpu-features" -- run --help
+expect "run --help: the boot marker" 0 "port 0x3f0" -- run --help
 expect "--cpu-features=help" 0 "cx16" -- run --cpu-features=help
+expect "--cpu-features=help, KVM's names" 0 "kvm-pv-eoi" -- run --cpu-features=help
 
 # Inputs petrel can judge without KVM: the boot plan is built and the
 # feature names checked before /dev/kvm is opened, so each gets its own
@@ -96,6 +98,7 @@ bad_input_cases() { # FN: expect, expect_nokvm, skip_nokvm
 	$fn "too many vCPUs" 1 "at most 254 fit" -- run -k "$KERNEL" --cpus 255
 	$fn "command line too long" 1 "longer than this kernel accepts" -- run -k "$KERNEL" -c "$long"
 	$fn "unknown CPU feature" 1 'unknown feature "warpdrive"' -- run -k "$KERNEL" --cpu-features=-warpdrive
+	$fn "unknown KVM feature" 1 'unknown feature "kvm-warp"' -- run -k "$KERNEL" --cpu-features=-kvmclock,-kvm,-kvm-warp
 }
 bad_input_cases expect
 if [ $can_unshare -eq 1 ]; then

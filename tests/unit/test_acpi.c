@@ -96,14 +96,16 @@ static void check(unsigned ncpus)
 	assert_int_equal(le32_get(fadt + 48), 0);        /* SMI_CMD */
 	assert_int_equal(le32_get(fadt + 56), PORT_ACPI_PM);
 	assert_int_equal(le32_get(fadt + 64), PORT_ACPI_PM + 4);
-	assert_int_equal(le32_get(fadt + 76), 0);        /* PM_TMR_BLK */
+	assert_int_equal(le32_get(fadt + 76), PORT_ACPI_PM_TMR); /* PM_TMR_BLK */
+	assert_int_equal(PORT_ACPI_PM_TMR, 0x608); /* past the PM1 blocks */
 	assert_int_equal(le32_get(fadt + 80), 0);        /* GPE0_BLK */
 	assert_int_equal(fadt[88], 4);                   /* PM1_EVT_LEN */
 	assert_int_equal(fadt[89], 2);                   /* PM1_CNT_LEN */
-	assert_int_equal(fadt[91], 0);                   /* PM_TMR_LEN */
+	assert_int_equal(fadt[91], 4);                   /* PM_TMR_LEN */
 	assert_int_equal(le16_get(fadt + 109), 0x7);     /* legacy, 8042, no VGA */
+	/* WBINVD, PROC_C1, no buttons, TMR_VAL_EXT (32-bit timer), RESET_REG */
 	assert_int_equal(le32_get(fadt + 112),
-			 (1 << 0) | (1 << 2) | (1 << 4) | (1 << 5) | (1 << 10));
+			 (1 << 0) | (1 << 2) | (1 << 4) | (1 << 5) | (1 << 8) | (1 << 10));
 	/* RESET_REG: system I/O, 8 bits, port 0xCF9, value 6 */
 	assert_int_equal(fadt[116], 1);
 	assert_int_equal(fadt[117], 8);
@@ -116,7 +118,12 @@ static void check(unsigned ncpus)
 	assert_int_equal(fadt[172], 1);
 	assert_int_equal(fadt[173], 16);
 	assert_int_equal(le64_get(fadt + 176), PORT_ACPI_PM + 4);
-	assert_int_equal(le64_get(fadt + 208 + 4), 0);   /* X_PM_TMR_BLK */
+	/* X_PM_TMR_BLK: system I/O, 32 bits at offset 0, dword access */
+	assert_int_equal(fadt[208], 1);
+	assert_int_equal(fadt[209], 32);
+	assert_int_equal(fadt[210], 0);
+	assert_int_equal(fadt[211], 3);
+	assert_int_equal(le64_get(fadt + 212), PORT_ACPI_PM_TMR);
 
 	/* FACS (no checksum, 64-byte aligned) */
 	uint32_t facs_gpa = le32_get(fadt + 36);

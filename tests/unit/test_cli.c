@@ -100,6 +100,8 @@ static void help_and_version(void **state)
 	assert_int_equal(c.action, CLI_HELP);
 	assert_string_equal(c.help_topic, "run");
 	assert_non_null(strstr(cli_help("run"), "--cpu-features"));
+	assert_non_null(strstr(cli_help("run"), "-kvmclock"));
+	assert_non_null(strstr(cli_help("run"), "port 0x3f0"));
 	assert_int_equal(PARSE(&c, err, "--version"), 0);
 	assert_int_equal(c.action, CLI_VERSION);
 	assert_int_equal(PARSE(&c, err, "run", "--cpu-features=help"), 0);
