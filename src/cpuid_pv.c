@@ -94,6 +94,16 @@ struct kvm_cpuid2 *cpuid_pv_offer(const struct kvm_cpuid2 *sup,
 	if (kvm) {
 		struct kvm_cpuid_entry2 *e = &c->entries[n];
 
+		/*
+		 * KVM does not report CPUID.1:ECX.HYPERVISOR (bit 31): the VMM
+		 * sets it, as QEMU does. Without it Linux never looks at
+		 * 0x40000000 ("Booting paravirtualized kernel on bare
+		 * hardware"), so no kvm-clock and a calibrated TSC.
+		 */
+		for (unsigned i = 0; i < n; i++)
+			if (c->entries[i].function == 1)
+				c->entries[i].ecx |= 1u << 31;
+
 		e[0] = *sig;
 		e[0].eax = CPUID_PV_TIMING;
 		e[1] = (struct kvm_cpuid_entry2){

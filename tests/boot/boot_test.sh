@@ -33,9 +33,10 @@ echo "0 1 0" >"$result" # until proven otherwise
 # name | what it shows | petrel options | extra kernel command line | checks
 # Checks: cpus=N (the guest's /proc/cpuinfo), above4g (RAM past the 4 GiB
 # line in the e820 map and in MemTotal), off (ACPI poweroff), reset (reboot),
-# timer (the PIT's interrupt through IOAPIC pin 2).
+# timer (the PIT's interrupt through IOAPIC pin 2), clock (kvm-clock, no TSC
+# calibration).
 cases=(
-	"host|bzImage decompressed on the host, 2 vCPUs, 512M|-k $KERNEL -n 2 -m 512M|petrel.test|cpus=2 off"
+	"host|bzImage decompressed on the host, 2 vCPUs, 512M|-k $KERNEL -n 2 -m 512M|petrel.test|cpus=2 clock off"
 	"guest|bzImage with its own decompressor (--guest-decompress), 1 vCPU|-k $KERNEL --guest-decompress|petrel.test|cpus=1 off"
 	# -arat: with ARAT and the TSC-deadline timer Linux never starts the PIT,
 	# so its timer check (PIT -> IOAPIC pin 2 -> LAPIC) would not run
@@ -106,6 +107,15 @@ for c in "${cases[@]}"; do
 		reset)
 			has 'guest reset \(' && ok "reset: $(grep -o 'guest reset ([^)]*)' "$log" | head -1)" ||
 				no "no guest reset"
+			;;
+		clock)
+			# the PV CPUID leaves give Linux kvm-clock: no TSC calibration
+			has 'Switched to clocksource kvm-clock' && ok "clocksource kvm-clock" ||
+				no "the guest did not switch to kvm-clock"
+			has 'Fast TSC calibration failed|Unable to calibrate against PIT|could not calculate TSC khz' &&
+				no "TSC calibration failure lines: $(grep -m1 -oE 'tsc: [^[]*' "$log")"
+			has 'Calibrating delay loop \(skipped\)' && ok "delay-loop calibration skipped" ||
+				no "the delay loop was calibrated"
 			;;
 		timer)
 			has '\.\.TIMER: vector=0x30 apic1=0 pin1=2' && ok "timer through IOAPIC pin 2" ||

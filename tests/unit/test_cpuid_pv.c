@@ -35,7 +35,8 @@ static struct kvm_cpuid2 *supported(uint32_t pv_eax, bool kvm_sig, bool invtsc)
 {
 	const struct kvm_cpuid_entry2 e[] = {
 		{ .function = 0, .eax = 0xd, .ebx = 0x756e6547 },
-		{ .function = 1, .ecx = 1u << 31, .edx = 1u << 4 },
+		/* KVM does not report CPUID.1:ECX.HYPERVISOR: the VMM sets it */
+		{ .function = 1, .ecx = 0, .edx = 1u << 4 },
 		{ .function = 0x80000007, .edx = invtsc ? 1u << 8 : 0 },
 		{ .function = KVM_CPUID_SIGNATURE, .eax = KVM_CPUID_FEATURES,
 		  .ebx = kvm_sig ? SIG_EBX : 0x12345678, .ecx = SIG_ECX, .edx = SIG_EDX },
@@ -88,6 +89,9 @@ static void signature_leaf(void **state)
 	assert_int_equal(c->nent, sup->nent - 3 + 3);
 	assert_int_equal(cpuid_find(c, 0, 0)->ebx, 0x756e6547);
 	assert_true(cpuid_has(c, "kvm"));
+	/* the hypervisor bit: what makes Linux look at 0x40000000 at all */
+	assert_int_equal(cpuid_find(c, 1, 0)->ecx, 1u << 31);
+	assert_true(cpuid_has(c, "hypervisor"));
 	free(sup);
 	free(c);
 }
@@ -137,6 +141,7 @@ static void no_kvm_signature_no_leaves(void **state)
 	assert_int_equal(count_range(c, 0x40000000, 0x4fffffff), 0);
 	assert_false(cpuid_has(c, "kvm"));
 	assert_false(cpuid_has(c, "kvmclock"));
+	assert_false(cpuid_has(c, "hypervisor")); /* nothing to point at */
 	assert_int_equal(cpuid_edit(c, c, add, 1, err, sizeof(err)), -ENOTSUP);
 	free(sup);
 	free(c);
