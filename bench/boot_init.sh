@@ -12,6 +12,10 @@
 # (tools/kvm-where.sh; PETREL_KVM forces), QEMU included.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ $# -gt 0 ]; then
+	echo "usage: [RUNS=5] [CPUS=1] bench/boot_init.sh   (takes no arguments)" >&2
+	exit 2
+fi
 RUNS=${RUNS:-5}
 CPUS=${CPUS:-1}
 KERNEL=${PETREL_TEST_KERNEL:-.cache/vmlinuz}
