@@ -23,7 +23,7 @@ fi
 # nested VM (its output streamed and kept in LOG) and returns its status.
 # The nested VM's environment is empty: pass settings as `env VAR=...`.
 bench_in_nested() {
-	local log=$1 why others rc attempt
+	local log=$1 why others rc
 	shift
 	why=$(tools/kvm-where.sh -v | tail -n1)
 	echo "bench: running in the nested VM under QEMU TCG ($why); QEMU baselines run there too"
@@ -34,18 +34,9 @@ bench_in_nested() {
 			"expect noisy figures (PLATFORM.md)"
 	fi
 	mkdir -p "$(dirname "$log")"
-	for attempt in 1 2; do
-		rc=0
-		tests/nested/run.sh -- "$@" 2>&1 | tee "$log" || rc=$?
-		# an abort of the outer QEMU, or L1 itself triple-faulting, is the
-		# platform's, not petrel's (PLATFORM.md): once more, as run-all does
-		if [ $rc -eq 125 ] && [ $attempt -eq 1 ] &&
-		   grep -qE 'abort of the outer QEMU|L1 triple-faulted' "$log"; then
-			echo "bench: the nested VM itself failed: running once more"
-			continue
-		fi
-		break
-	done
+	# (tests/nested/run.sh boots L1 once more if the platform itself failed)
+	rc=0
+	tests/nested/run.sh -- "$@" 2>&1 | tee "$log" || rc=$?
 	others=$(pgrep -c -x qemu-system-x86 || true)
 	if [ "${others:-0}" -gt 0 ]; then
 		echo "bench: note: $others other QEMU process(es) were running on this host at the end" \

@@ -18,7 +18,9 @@
 #
 # Exit status: the command's, or 125 when the nested VM itself failed (the
 # message names the step: QEMU, the L1 kernel, kvm-amd, the 9p shares), or
-# 124 on NESTED_TIMEOUT (seconds, default 3600).
+# 124 on NESTED_TIMEOUT (seconds, default 3600). An abort of the outer QEMU
+# or a triple fault of L1 (the platform's, not the command's) gets one more
+# boot without --tty, said aloud; 125 if that fails too.
 # Environment: NESTED_MEM (default 8G), NESTED_CPUS (default: nproc),
 # NESTED_TIMEOUT, NESTED_LOGLEVEL (L1's console loglevel; default quiet),
 # NESTED_MONITOR=PATH (QEMU's monitor on that Unix socket, for debugging L1).
@@ -68,38 +70,57 @@ qemu=(qemu-system-x86_64 -accel tcg,thread=multi -cpu max -smp "$cpus" -m "$mem"
 	-virtfs "local,path=$work,mount_tag=work,security_model=none,multidevs=remap")
 
 console=build/nested/console.$$.log
-start=$(date +%s%N)
-if [ $tty -eq 1 ]; then
-	timeout --foreground "$timeout_s" "${qemu[@]}"
-	qrc=$?
-else
-	# batch: stdin closed; the console's CRs stripped; a copy kept so that a
-	# failure of L1 can be reported with what it printed
-	# (L1's own "reboot: Power down" is printed at KERN_EMERG: dropped)
-	timeout "$timeout_s" "${qemu[@]}" </dev/null 2>&1 | sed -u -e 's/\r$//' \
-		-e '/^\[ *[0-9.]*\] reboot: Power down$/d' | tee "$console"
-	qrc=${PIPESTATUS[0]}
-fi
-secs=$(( ($(date +%s%N) - start) / 1000000000 ))
-if [ -s "$job/rc" ]; then
-	rc=$(cat "$job/rc")
-	rm -f "$console" "$qlog"
-	case $rc in
-	L1*) fail "${rc#L1 } (after ${secs}s)" ;;
-	*[!0-9]*|'') fail "unreadable exit status '$rc'" ;;
-	esac
-	exit "$rc"
-fi
-[ $qrc -eq 124 ] && { echo "nested: timed out after ${timeout_s}s" >&2; exit 124; }
-# No status file: QEMU or the L1 kernel died. An abort of the outer QEMU
-# (PLATFORM.md has seen TCG assert) is not a petrel failure: say which.
-if [ $qrc -ge 128 ]; then
-	fail "step 'QEMU': qemu-system-x86_64 died of signal $((qrc - 128)) after ${secs}s (an abort of the outer QEMU, not a petrel failure)"
-fi
-# QEMU logs L1's CPU resets (a triple fault among them) to $qlog
-if grep -q 'Triple fault' "$qlog" 2>/dev/null; then
-	fail "step 'L1': L1 triple-faulted after ${secs}s (QEMU TCG; QEMU's log: $qlog)"
-fi
-echo "nested: L1's last console lines:" >&2
-tail -n 15 "$console" 2>/dev/null | sed 's/^/  /' >&2
-fail "step 'L1': the VM stopped after ${secs}s (QEMU status $qrc) before the command finished"
+# One boot of L1 running the job: exits with the job's status, or returns 1
+# when the test platform itself failed (an abort of the outer QEMU, L1
+# triple-faulting) and the caller may try once more; other failures exit.
+boot_l1() {
+	local start secs rc qrc
+	rm -f "$job/rc" "$qlog"
+	start=$(date +%s%N)
+	if [ $tty -eq 1 ]; then
+		timeout --foreground "$timeout_s" "${qemu[@]}"
+		qrc=$?
+	else
+		# batch: stdin closed; the console's CRs stripped; a copy kept so
+		# that a failure of L1 can be reported with what it printed (L1's
+		# own "reboot: Power down" is printed at KERN_EMERG: dropped)
+		timeout "$timeout_s" "${qemu[@]}" </dev/null 2>&1 | sed -u -e 's/\r$//' \
+			-e '/^\[ *[0-9.]*\] reboot: Power down$/d' | tee "$console"
+		qrc=${PIPESTATUS[0]}
+	fi
+	secs=$(( ($(date +%s%N) - start) / 1000000000 ))
+	if [ -s "$job/rc" ]; then
+		rc=$(cat "$job/rc")
+		rm -f "$console" "$qlog"
+		case $rc in
+		L1*) fail "${rc#L1 } (after ${secs}s)" ;;
+		*[!0-9]*|'') fail "unreadable exit status '$rc'" ;;
+		esac
+		exit "$rc"
+	fi
+	[ $qrc -eq 124 ] && { echo "nested: timed out after ${timeout_s}s" >&2; exit 124; }
+	# No status file: QEMU or the L1 kernel died. An abort of the outer QEMU
+	# (PLATFORM.md has seen TCG assert) is not a petrel failure: say which.
+	if [ $qrc -ge 128 ]; then
+		echo "nested: step 'QEMU': qemu-system-x86_64 died of signal $((qrc - 128)) after ${secs}s (an abort of the outer QEMU, not a petrel failure)" >&2
+		return 1
+	fi
+	# QEMU logs L1's CPU resets (a triple fault among them) to $qlog
+	if grep -q 'Triple fault' "$qlog" 2>/dev/null; then
+		echo "nested: step 'L1': L1 triple-faulted after ${secs}s (QEMU TCG; QEMU's log: $qlog)" >&2
+		return 1
+	fi
+	echo "nested: L1's last console lines:" >&2
+	tail -n 15 "$console" 2>/dev/null | sed 's/^/  /' >&2
+	fail "step 'L1': the VM stopped after ${secs}s (QEMU status $qrc) before the command finished"
+}
+
+# A failure of the platform gets one more boot in batch mode, said aloud:
+# the command runs again from the start (its callers run whole test or
+# benchmark runs, which start by clearing their results). On a terminal the
+# user decides.
+boot_l1 && exit 0
+[ $tty -eq 0 ] || exit 125
+echo "nested: the nested VM itself failed: running the command once more" >&2
+boot_l1 && exit 0
+fail "the nested VM failed twice"
