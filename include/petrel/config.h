@@ -22,6 +22,29 @@ enum console_mode {
 	CONSOLE_NONE,  /* COM1 output dropped, no input */
 };
 
+#define CONFIG_MAX_DISKS 8
+
+enum disk_io {
+	DISK_IO_DEFAULT, /* io_uring where the kernel allows it, else sync */
+	DISK_IO_SYNC,    /* preadv/pwritev on the I/O thread */
+	DISK_IO_URING,   /* io_uring (liburing); an error if unavailable */
+};
+
+enum virtio_transport_kind {
+	VIRTIO_TRANSPORT_PCI,  /* the default: virtio-pci modern */
+	VIRTIO_TRANSPORT_MMIO, /* virtio-mmio v2, described in the DSDT */
+};
+
+/* --disk PATH[,ro][,serial=S][,cache=none][,io=uring|sync][,transport=mmio] */
+struct disk_config {
+	const char *path;
+	bool readonly;
+	bool cache_none;      /* O_DIRECT */
+	char serial[21];      /* VIRTIO_BLK_ID_BYTES (20) + NUL; "" = none */
+	enum disk_io io;
+	enum virtio_transport_kind transport;
+};
+
 struct vm_config {
 	const char *kernel;
 	const char *initrd;
@@ -36,6 +59,10 @@ struct vm_config {
 	enum console_mode console;
 	uint16_t debug_exit_port; /* 0: none */
 	bool emulation_assist;
+	struct disk_config disks[CONFIG_MAX_DISKS];
+	unsigned nr_disks;
+	bool rng;                 /* --rng: a virtio-rng device */
+	enum virtio_transport_kind rng_transport;
 	/*
 	 * Not an option: CLOCK_MONOTONIC (mono_clock_host_ns) when petrel
 	 * started, which main takes before anything else and the boot marker
