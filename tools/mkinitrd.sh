@@ -7,7 +7,9 @@
 #    line: prints the marker line PETREL-INIT-OK with the CPU count and
 #    MemTotal, then powers off (the boot test's success signal); with
 #    "petrel.test=reboot" it reboots instead (a machine without ACPI has no
-#    poweroff), or
+#    poweroff); with "petrel.test=script" it runs /test.sh (which a test
+#    adds as a second cpio archive appended to this one), prints
+#    "PETREL-TEST-DONE status N" and powers off, or
 #  - otherwise: gives an interactive shell on the console and powers off
 #    when it exits.
 # The kernel's virtio modules (from tools/fetch-kernel.sh, in MODULES, default
@@ -65,6 +67,9 @@ for w in $(cat /proc/cmdline); do
 	case $w in
 	petrel.test|petrel.test=poweroff) poweroff -f ;;
 	petrel.test=reboot) reboot -f ;;
+	petrel.test=script)
+		# tests append a cpio archive holding /test.sh to this initramfs
+		sh /test.sh; echo "PETREL-TEST-DONE status $?"; sync; poweroff -f ;;
 	esac
 done
 echo "petrel guest shell: 'poweroff -f' ends the VM"
