@@ -72,6 +72,7 @@ struct virtio_queue {
 	uint16_t vector;      /* MSI-X vector (virtio-pci), VIRTIO_NO_VECTOR */
 	bool kick_registered; /* kick_fd is on the event loop */
 	uint64_t kicks, notifies; /* statistics */
+	struct virtio_dev *owner;
 };
 
 struct virtio_dev {
