@@ -61,6 +61,7 @@ struct vm_config {
 	bool emulation_assist;
 	struct disk_config disks[CONFIG_MAX_DISKS];
 	unsigned nr_disks;
+	bool no_ioeventfd;        /* --no-ioeventfd: trap every queue notify */
 	bool rng;                 /* --rng: a virtio-rng device */
 	enum virtio_transport_kind rng_transport;
 	/*
