@@ -7,6 +7,7 @@
 
 #include "petrel/config.h"
 #include "petrel/debug_exit.h"
+#include "petrel/layout.h"
 #include "petrel/util.h"
 
 static const char top_help[] =
@@ -298,6 +299,14 @@ static int parse_run(int argc, char **argv, struct cli *out, char *err,
 		out->action = CLI_HELP;
 		out->help_topic = "cpu-features";
 		return 0;
+	}
+	unsigned mmio = cfg->rng && cfg->rng_transport == VIRTIO_TRANSPORT_MMIO;
+	for (unsigned i = 0; i < cfg->nr_disks; i++)
+		mmio += cfg->disks[i].transport == VIRTIO_TRANSPORT_MMIO;
+	if (mmio > VIRTIO_MMIO_SLOTS) {
+		snprintf(err, errlen, "%u devices with transport=mmio: at most %d fit (the others can use pci)",
+			 mmio, VIRTIO_MMIO_SLOTS);
+		return -EINVAL;
 	}
 	if (!cfg->kernel) {
 		snprintf(err, errlen, "run: --kernel is required (see petrel run --help)");
