@@ -3,7 +3,7 @@
 # guest, but only those missing (so a warm machine pays nothing).
 set -euo pipefail
 pkgs=(build-essential pkg-config zlib1g-dev liblzma-dev libzstd-dev liblz4-dev
-      libbz2-dev libcmocka-dev busybox-static cpio qemu-system-x86 seabios
+      libbz2-dev libcmocka-dev liburing-dev busybox-static cpio qemu-system-x86 seabios
       ipxe-qemu gdb kmod lz4 xz-utils zstd)
 missing=()
 for p in "${pkgs[@]}"; do
