@@ -66,8 +66,8 @@ KERNEL := .cache/vmlinuz
 INITRD := .cache/initrd.img
 $(KERNEL):
 	tools/fetch-kernel.sh .cache
-$(INITRD): tools/mkinitrd.sh tools/initrd/boot_marker.c include/petrel/layout.h
-	tools/mkinitrd.sh $@
+$(INITRD): $(KERNEL) tools/mkinitrd.sh tools/initrd/boot_marker.c include/petrel/layout.h
+	tools/fetch-kernel.sh $(dir $@) && tools/mkinitrd.sh $@
 kernel: $(KERNEL)
 initrd: $(INITRD)
 

@@ -1,4 +1,6 @@
 #include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,25 +10,35 @@ void bus_init(struct bus *b, const char *name)
 {
 	memset(b, 0, sizeof(*b));
 	b->name = name;
+	atomic_init(&b->table, NULL);
+	pthread_mutex_init(&b->lock, NULL);
 	atomic_init(&b->unclaimed_reads, 0);
 	atomic_init(&b->unclaimed_writes, 0);
 }
 
 void bus_destroy(struct bus *b)
 {
-	free(b->ranges);
-	b->ranges = NULL;
-	b->nr = b->cap = 0;
+	struct bus_table *t = atomic_load(&b->table);
+
+	while (t) {
+		struct bus_table *older = t->retired;
+
+		free(t);
+		t = older;
+	}
+	atomic_store(&b->table, NULL);
+	b->nr = 0;
+	pthread_mutex_destroy(&b->lock);
 }
 
 /* Index of the first range whose base is > addr. */
-static size_t upper_bound(const struct bus *b, uint64_t addr)
+static size_t upper_bound(const struct bus_table *t, uint64_t addr)
 {
-	size_t lo = 0, hi = b->nr;
+	size_t lo = 0, hi = t ? t->nr : 0;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (b->ranges[mid].base <= addr)
+		if (t->ranges[mid].base <= addr)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -34,41 +46,135 @@ static size_t upper_bound(const struct bus *b, uint64_t addr)
 	return lo;
 }
 
+/* Whether [base, last] overlaps a range of t other than the one at skip. */
+static bool overlaps(const struct bus_table *t, uint64_t base, uint64_t last,
+		     size_t skip)
+{
+	for (size_t i = 0; t && i < t->nr; i++) {
+		const struct bus_range *r = &t->ranges[i];
+
+		if (i != skip && r->base <= last && base <= r->base + (r->len - 1))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Publishes the current ranges minus the one at index drop (SIZE_MAX: none)
+ * plus add (NULL: none), sorted. Writers hold b->lock.
+ */
+static int publish(struct bus *b, size_t drop, const struct bus_range *add)
+{
+	struct bus_table *old = atomic_load_explicit(&b->table, memory_order_relaxed);
+	size_t n = old ? old->nr : 0, out = 0;
+	struct bus_table *t = malloc(sizeof(*t) + (n + 1) * sizeof(t->ranges[0]));
+
+	if (!t)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		if (i == drop)
+			continue;
+		if (add && add->base < old->ranges[i].base) {
+			t->ranges[out++] = *add;
+			add = NULL;
+		}
+		t->ranges[out++] = old->ranges[i];
+	}
+	if (add)
+		t->ranges[out++] = *add;
+	t->nr = out;
+	t->retired = old;
+	/* release: a reader that sees t sees its ranges */
+	atomic_store_explicit(&b->table, t, memory_order_release);
+	b->nr = out;
+	return 0;
+}
+
+static bool valid(uint64_t base, uint64_t len, uint64_t *last)
+{
+	return len != 0 && !__builtin_add_overflow(base, len - 1, last);
+}
+
 int bus_insert(struct bus *b, uint64_t base, uint64_t len,
 	       const struct bus_dev_ops *ops, void *opaque, const char *name)
 {
 	uint64_t last;
+	int err;
+
+	if (!ops || !valid(base, len, &last))
+		return -EINVAL;
+	pthread_mutex_lock(&b->lock);
+	if (overlaps(atomic_load(&b->table), base, last, SIZE_MAX))
+		err = -EEXIST;
+	else
+		err = publish(b, SIZE_MAX,
+			      &(struct bus_range){ base, len, ops, opaque, name });
+	pthread_mutex_unlock(&b->lock);
+	return err;
+}
+
+/* Index of the range starting exactly at base, or SIZE_MAX. */
+static size_t index_of(const struct bus_table *t, uint64_t base)
+{
+	size_t i = upper_bound(t, base);
+
+	return i > 0 && t->ranges[i - 1].base == base ? i - 1 : SIZE_MAX;
+}
+
+int bus_remove(struct bus *b, uint64_t base)
+{
+	int err = -ENOENT;
 	size_t i;
 
-	if (len == 0 || !ops || __builtin_add_overflow(base, len - 1, &last))
-		return -EINVAL;
-	i = upper_bound(b, base);
-	/* the range before must end before base; the one after start after last */
-	if (i > 0 && b->ranges[i - 1].base + (b->ranges[i - 1].len - 1) >= base)
-		return -EEXIST;
-	if (i < b->nr && b->ranges[i].base <= last)
-		return -EEXIST;
-	if (b->nr == b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 16;
-		struct bus_range *r = realloc(b->ranges, cap * sizeof(*r));
-		if (!r)
-			return -ENOMEM;
-		b->ranges = r;
-		b->cap = cap;
+	pthread_mutex_lock(&b->lock);
+	i = index_of(atomic_load(&b->table), base);
+	if (i != SIZE_MAX)
+		err = publish(b, i, NULL);
+	pthread_mutex_unlock(&b->lock);
+	return err;
+}
+
+int bus_move(struct bus *b, uint64_t old_base, uint64_t new_base)
+{
+	const struct bus_table *t;
+	struct bus_range r;
+	uint64_t last;
+	int err;
+	size_t i;
+
+	pthread_mutex_lock(&b->lock);
+	t = atomic_load(&b->table);
+	i = index_of(t, old_base);
+	if (i == SIZE_MAX) {
+		err = -ENOENT;
+		goto out;
 	}
-	memmove(&b->ranges[i + 1], &b->ranges[i], (b->nr - i) * sizeof(*b->ranges));
-	b->ranges[i] = (struct bus_range){ base, len, ops, opaque, name };
-	b->nr++;
-	return 0;
+	r = t->ranges[i];
+	if (!valid(new_base, r.len, &last)) {
+		err = -EINVAL;
+		goto out;
+	}
+	if (overlaps(t, new_base, last, i)) {
+		err = -EEXIST;
+		goto out;
+	}
+	r.base = new_base;
+	err = publish(b, i, &r);
+out:
+	pthread_mutex_unlock(&b->lock);
+	return err;
 }
 
 const struct bus_range *bus_find(const struct bus *b, uint64_t addr)
 {
-	size_t i = upper_bound(b, addr);
+	/* acquire: pairs with publish's release store */
+	const struct bus_table *t =
+		atomic_load_explicit(&((struct bus *)b)->table, memory_order_acquire);
+	size_t i = upper_bound(t, addr);
 
 	if (i == 0)
 		return NULL;
-	const struct bus_range *r = &b->ranges[i - 1];
+	const struct bus_range *r = &t->ranges[i - 1];
 	return addr - r->base < r->len ? r : NULL;
 }
 

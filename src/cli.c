@@ -7,6 +7,7 @@
 
 #include "petrel/config.h"
 #include "petrel/debug_exit.h"
+#include "petrel/layout.h"
 #include "petrel/util.h"
 
 static const char top_help[] =
@@ -67,6 +68,21 @@ static const char run_help[] =
 	"                          interrupt (int3, int n, into, int1) at CPL0,\n"
 	"                          petrel delivers it itself (counted in --stats).\n"
 	"                          Off by default; real VMX/SVM hosts never need it\n"
+	"      --disk PATH[,OPTS]  a virtio-blk disk backed by the raw image PATH\n"
+	"                          (up to 8; the guest sees /dev/vda, /dev/vdb, ...).\n"
+	"                          OPTS, comma-separated: ro (read-only),\n"
+	"                          serial=S (up to 20 bytes, the guest's\n"
+	"                          /sys/block/vda/serial), cache=none (O_DIRECT),\n"
+	"                          io=uring|sync (default: io_uring where the host\n"
+	"                          allows it), transport=pci|mmio (default pci).\n"
+	"                          The image is locked: a second petrel cannot open\n"
+	"                          it read-write. \",,\" in PATH is a comma\n"
+	"      --rng[=transport=pci|mmio]\n"
+	"                          a virtio-rng device fed by getrandom(2)\n"
+	"                          (the guest's /dev/hwrng)\n"
+	"      --no-ioeventfd      trap every virtqueue notification in petrel\n"
+	"                          instead of having KVM signal the I/O thread\n"
+	"                          (slower; for comparison and debugging)\n"
 	"  -h, --help              this text\n"
 	"\n"
 	"console: COM1 (ttyS0) is connected to stdin/stdout; when stdin is a\n"
@@ -158,6 +174,9 @@ enum {
 	OPT_STATS,
 	OPT_DEBUG_EXIT,
 	OPT_EMULATION_ASSIST,
+	OPT_DISK,
+	OPT_RNG,
+	OPT_NO_IOEVENTFD,
 };
 
 static int parse_run(int argc, char **argv, struct cli *out, char *err,
@@ -176,6 +195,9 @@ static int parse_run(int argc, char **argv, struct cli *out, char *err,
 		{ "stats", no_argument, NULL, OPT_STATS },
 		{ "debug-exit", optional_argument, NULL, OPT_DEBUG_EXIT },
 		{ "emulation-assist", no_argument, NULL, OPT_EMULATION_ASSIST },
+		{ "disk", required_argument, NULL, OPT_DISK },
+		{ "rng", optional_argument, NULL, OPT_RNG },
+		{ "no-ioeventfd", no_argument, NULL, OPT_NO_IOEVENTFD },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -217,6 +239,20 @@ static int parse_run(int argc, char **argv, struct cli *out, char *err,
 		case OPT_NO_ACPI: cfg->no_acpi = true; break;
 		case OPT_STATS: cfg->stats = true; break;
 		case OPT_EMULATION_ASSIST: cfg->emulation_assist = true; break;
+		case OPT_NO_IOEVENTFD: cfg->no_ioeventfd = true; break;
+		case OPT_DISK:
+			if (cfg->nr_disks == CONFIG_MAX_DISKS) {
+				snprintf(err, errlen, "--disk: at most %d disks", CONFIG_MAX_DISKS);
+				return -EINVAL;
+			}
+			if (cli_parse_disk(optarg, &cfg->disks[cfg->nr_disks], err, errlen) < 0)
+				return -EINVAL;
+			cfg->nr_disks++;
+			break;
+		case OPT_RNG:
+			if (cli_parse_rng(optarg, cfg, err, errlen) < 0)
+				return -EINVAL;
+			break;
 		case OPT_DEBUG_EXIT: {
 			unsigned long port = DEBUG_EXIT_DEFAULT_PORT;
 			if (optarg) {
@@ -263,6 +299,14 @@ static int parse_run(int argc, char **argv, struct cli *out, char *err,
 		out->action = CLI_HELP;
 		out->help_topic = "cpu-features";
 		return 0;
+	}
+	unsigned mmio = cfg->rng && cfg->rng_transport == VIRTIO_TRANSPORT_MMIO;
+	for (unsigned i = 0; i < cfg->nr_disks; i++)
+		mmio += cfg->disks[i].transport == VIRTIO_TRANSPORT_MMIO;
+	if (mmio > VIRTIO_MMIO_SLOTS) {
+		snprintf(err, errlen, "%u devices with transport=mmio: at most %d fit (the others can use pci)",
+			 mmio, VIRTIO_MMIO_SLOTS);
+		return -EINVAL;
 	}
 	if (!cfg->kernel) {
 		snprintf(err, errlen, "run: --kernel is required (see petrel run --help)");

@@ -16,6 +16,7 @@
 #include "petrel/exitcode.h"
 #include "petrel/mono_clock.h"
 #include "petrel/util.h"
+#include "petrel/virtio_mmio.h"
 #include "petrel/vm.h"
 
 /*
@@ -26,6 +27,14 @@
  */
 static int prepare(const struct vm_config *cfg, struct boot_plan *plan)
 {
+	struct virtio_mmio_slot slots[VIRTIO_MMIO_SLOTS];
+	/* the DSDT describes the same list vm_virtio.c puts on the bus */
+	int nr_mmio = virtio_mmio_slots(cfg, slots);
+
+	if (nr_mmio < 0) {
+		pt_err("at most %d virtio-mmio devices fit", VIRTIO_MMIO_SLOTS);
+		return nr_mmio;
+	}
 	const struct boot_config bc = {
 		.kernel = cfg->kernel,
 		.initrd = cfg->initrd,
@@ -34,6 +43,7 @@ static int prepare(const struct vm_config *cfg, struct boot_plan *plan)
 		.ncpus = cfg->ncpus,
 		.no_acpi = cfg->no_acpi,
 		.guest_decompress = cfg->guest_decompress,
+		.nr_virtio_mmio = (unsigned)nr_mmio,
 	};
 	char err[256];
 	int r;

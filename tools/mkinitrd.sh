@@ -7,11 +7,18 @@
 #    line: prints the marker line PETREL-INIT-OK with the CPU count and
 #    MemTotal, then powers off (the boot test's success signal); with
 #    "petrel.test=reboot" it reboots instead (a machine without ACPI has no
-#    poweroff), or
+#    poweroff); with "petrel.test=script" it runs /test.sh (which a test
+#    adds as a second cpio archive appended to this one), prints
+#    "PETREL-TEST-DONE status N" and powers off, or
 #  - otherwise: gives an interactive shell on the console and powers off
 #    when it exits.
+# The kernel's virtio modules (from tools/fetch-kernel.sh, in MODULES, default
+# the modules/ directory beside OUT) are loaded for the devices the guest
+# has, from their modalias, as udev's coldplug would: PCI and ACPI first
+# (virtio_pci, virtio_mmio), then the virtio bus (virtio_blk, ...).
 set -euo pipefail
 out=${1:?usage: mkinitrd.sh OUT.img}
+mods=${MODULES:-$(dirname "$out")/modules}
 bb=$(command -v busybox || true)
 [ -x /bin/busybox ] && bb=/bin/busybox
 if [ -z "$bb" ] || ! file -L "$bb" 2>/dev/null | grep -q 'statically linked'; then
@@ -32,6 +39,12 @@ ${CC:-cc} -I"$here/include" -Os -static -nostdlib -ffreestanding -fno-pie -no-pi
 	-fno-stack-protector -fcf-protection=none -fno-asynchronous-unwind-tables \
 	-Wall -Wextra -Werror -Wl,--build-id=none \
 	-o "$tmp/bin/boot-marker" "$here/tools/initrd/boot_marker.c"
+if [ -d "$mods" ]; then
+	mkdir -p "$tmp/lib/modules"
+	cp -a "$mods"/[0-9]* "$tmp/lib/modules/"
+else
+	echo "mkinitrd: no kernel modules in $mods (tools/fetch-kernel.sh makes them): no virtio drivers" >&2
+fi
 cat > "$tmp/init" <<'INIT'
 #!/bin/busybox sh
 # first of all: user space is up (petrel --stats: "boot marker at N ms")
@@ -40,12 +53,23 @@ cat > "$tmp/init" <<'INIT'
 /bin/busybox mount -t proc proc /proc
 /bin/busybox mount -t sysfs sysfs /sys
 export PATH=/bin:/sbin
+# coldplug: a driver for each device present (two rounds: the virtio bus
+# appears only once virtio_pci or virtio_mmio is loaded)
+for round in 1 2; do
+	for a in /sys/bus/pci/devices/*/modalias /sys/bus/acpi/devices/LNRO0005*/modalias \
+		 /sys/bus/virtio/devices/*/modalias; do
+		[ -r "$a" ] && modprobe -q "$(cat "$a")" 2>/dev/null
+	done
+done
 echo "PETREL-INIT-OK: $(uname -r) up, $(grep -c ^processor /proc/cpuinfo) cpu(s)," \
 	"MemTotal $(awk '/^MemTotal:/{print $2}' /proc/meminfo) kB"
 for w in $(cat /proc/cmdline); do
 	case $w in
 	petrel.test|petrel.test=poweroff) poweroff -f ;;
 	petrel.test=reboot) reboot -f ;;
+	petrel.test=script)
+		# tests append a cpio archive holding /test.sh to this initramfs
+		sh /test.sh; echo "PETREL-TEST-DONE status $?"; sync; poweroff -f ;;
 	esac
 done
 echo "petrel guest shell: 'poweroff -f' ends the VM"

@@ -17,8 +17,10 @@
  *   - IAPC_BOOT_ARCH: legacy ISA devices and an i8042 present (without
  *     the 8042 flag Linux would not even probe the keyboard controller),
  *     no VGA (so nothing pokes at 0xA0000-0xBFFFF, which is RAM here)
- *   - DSDT: only Name(_S5_, Package(4){5, 0, 0, 0}); the legacy devices
- *     (COM ports, RTC, i8042) are found by Linux's legacy probes
+ *   - DSDT: Name(_S5_, Package(4){5, 0, 0, 0}), the PCI host bridge, and
+ *     one LNRO0005 device per virtio-mmio slot in use (virtio_mmio.h);
+ *     the legacy devices (COM ports, RTC, i8042) are found by Linux's
+ *     legacy probes
  *   - MADT: one enabled local APIC per vCPU (UID = APIC id = index), one
  *     IOAPIC (id = ncpus, GSI base 0), ISA IRQ 0 -> GSI 2 and the SCI
  *     (IRQ 9) level/active-high overrides, LINT1 = NMI on all processors
@@ -50,9 +52,15 @@
 
 struct acpi_cfg {
 	unsigned ncpus; /* 1..acpi_max_cpus(space) */
+	/* virtio-mmio slots 0..n-1 (layout.h), n <= VIRTIO_MMIO_SLOTS */
+	unsigned nr_virtio_mmio;
 };
 
-/* Bytes of [base, base + space) the tables use for ncpus. */
+/*
+ * Bytes of [base, base + space) the tables use for ncpus. The DSDT's room
+ * is that of every virtio-mmio slot in use, so the layout does not depend
+ * on the devices.
+ */
 size_t acpi_size(unsigned ncpus);
 
 /* Most vCPUs whose tables fit in space bytes (0 if not even one). */
@@ -63,7 +71,8 @@ unsigned acpi_max_cpus(size_t space);
  * (Linux also finds it by scanning 0xE0000-0xFFFFF on 16-byte
  * boundaries). Call with ACPI_TABLES_ADDR and ACPI_TABLES_SIZE, then pass
  * *rsdp_out as bootparams_cfg.acpi_rsdp_addr.
- * Returns 0, -EINVAL (ncpus 0, base not 64-byte aligned, or the tables
+ * Returns 0, -EINVAL (ncpus 0, more than VIRTIO_MMIO_SLOTS virtio-mmio
+ * devices, base not 64-byte aligned, or the tables
  * would reach above 4 GiB: the FADT/FACS links are 32-bit), -ENOSPC
  * (ncpus does not fit in space or exceeds ACPI_MAX_CPUS), -EFAULT (the
  * space is not all guest RAM).

@@ -39,6 +39,7 @@ void aml_name(struct aml *a, const char *seg);   /* Name(seg, <next object>) */
 void aml_integer(struct aml *a, uint64_t v);     /* smallest integer encoding */
 void aml_dword(struct aml *a, uint32_t v);       /* always DWordConst */
 uint32_t aml_eisaid(const char *id);             /* "PNP0A03" -> 0x030ad041 */
+void aml_string(struct aml *a, const char *s);   /* String: ASCII, NUL-ended */
 
 /* Resource descriptors for a _CRS buffer. */
 void aml_res_io(struct aml *a, uint16_t min, uint16_t max, uint8_t align,
@@ -47,6 +48,14 @@ void aml_res_word_bus(struct aml *a, uint16_t min, uint16_t max);
 void aml_res_word_io(struct aml *a, uint16_t min, uint16_t max);
 void aml_res_dword_mem(struct aml *a, uint32_t min, uint32_t max,
 		       bool cacheable);
+/* Memory32Fixed (ReadWrite or ReadOnly, base, len) */
+void aml_res_mem32_fixed(struct aml *a, bool writable, uint32_t base,
+			 uint32_t len);
+/* Interrupt (ResourceConsumer, ...) { gsi }: the Extended Interrupt descriptor */
+#define AML_IRQ_EDGE (1u << 1)       /* else level-triggered */
+#define AML_IRQ_ACTIVE_LOW (1u << 2) /* else active high */
+#define AML_IRQ_SHARED (1u << 3)     /* else exclusive */
+void aml_res_interrupt(struct aml *a, unsigned flags, uint32_t gsi);
 void aml_res_end(struct aml *a);
 
 #endif

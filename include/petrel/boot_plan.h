@@ -43,6 +43,12 @@ struct boot_config {
 	unsigned ncpus;        /* vCPUs the firmware tables describe */
 	bool no_acpi;          /* MP table only */
 	bool guest_decompress; /* a bzImage's own decompressor runs in the guest */
+	/*
+	 * virtio-mmio slots 0..n-1 in use (layout.h; the count of
+	 * virtio_mmio_slots()): described in the DSDT, or with --no-acpi on
+	 * a Linux command line. At most VIRTIO_MMIO_SLOTS.
+	 */
+	unsigned nr_virtio_mmio;
 };
 
 struct boot_segment {

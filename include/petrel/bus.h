@@ -1,14 +1,23 @@
 /*
  * A range bus: one type serves the PIO space and the MMIO space.
  *
- * Contract: devices are inserted before any vCPU runs; afterwards the bus is
- * read-only, so lookups from several vCPU threads need no lock. A device is
- * called with the offset inside its own range, never the absolute address.
- * Reads nobody claims return all-ones; unclaimed accesses are counted.
+ * Contract: a device is called with the offset inside its own range, never
+ * the absolute address. Reads nobody claims return all-ones; unclaimed
+ * accesses are counted.
+ *
+ * Ranges can be inserted, removed and moved while vCPUs dispatch on other
+ * threads (a guest programs PCI BARs at run time). Readers take no lock:
+ * writers, serialised by a mutex, build a new sorted table and publish it
+ * with one atomic store; a reader uses whichever table it loaded. Old
+ * tables are kept until bus_destroy (moves are rare: a few per BAR at
+ * boot), so a reader never sees freed memory. A device removed from the
+ * bus may still see an access that started before the removal; devices
+ * live until the VM is destroyed, so that is harmless.
  */
 #ifndef PETREL_BUS_H
 #define PETREL_BUS_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -28,10 +37,18 @@ struct bus_range {
 	const char *name;
 };
 
+/* One published state of the bus: sorted by base, non-overlapping. */
+struct bus_table {
+	struct bus_table *retired; /* older tables, freed by bus_destroy */
+	size_t nr;
+	struct bus_range ranges[];
+};
+
 struct bus {
 	const char *name; /* "pio" or "mmio", for messages */
-	struct bus_range *ranges; /* sorted by base, non-overlapping */
-	size_t nr, cap;
+	_Atomic(struct bus_table *) table;
+	size_t nr;        /* ranges in the current table (writers' view) */
+	pthread_mutex_t lock; /* serialises writers */
 	atomic_ullong unclaimed_reads;
 	atomic_ullong unclaimed_writes;
 };
@@ -42,6 +59,16 @@ void bus_destroy(struct bus *b);
 /* 0, -EINVAL (zero length or base+len overflows), -EEXIST (overlap), -ENOMEM */
 int bus_insert(struct bus *b, uint64_t base, uint64_t len,
 	       const struct bus_dev_ops *ops, void *opaque, const char *name);
+
+/* Removes the range that starts at base: 0 or -ENOENT. */
+int bus_remove(struct bus *b, uint64_t base);
+
+/*
+ * Moves the range at old_base to new_base (same length, device and name)
+ * in one publication: 0, -ENOENT, -EEXIST (the new place overlaps another
+ * range; the range stays where it was), -EINVAL, -ENOMEM.
+ */
+int bus_move(struct bus *b, uint64_t old_base, uint64_t new_base);
 
 /* The range holding addr, or NULL. */
 const struct bus_range *bus_find(const struct bus *b, uint64_t addr);

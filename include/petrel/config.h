@@ -6,6 +6,7 @@
 #define PETREL_CONFIG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define CONFIG_MAX_FEATURE_EDITS 64
@@ -36,8 +37,10 @@ enum virtio_transport_kind {
 };
 
 /* --disk PATH[,ro][,serial=S][,cache=none][,io=uring|sync][,transport=mmio] */
+#define CONFIG_PATH_MAX 4096
+
 struct disk_config {
-	const char *path;
+	char path[CONFIG_PATH_MAX]; /* ",," in the option stands for a comma */
 	bool readonly;
 	bool cache_none;      /* O_DIRECT */
 	char serial[21];      /* VIRTIO_BLK_ID_BYTES (20) + NUL; "" = none */
@@ -61,6 +64,7 @@ struct vm_config {
 	bool emulation_assist;
 	struct disk_config disks[CONFIG_MAX_DISKS];
 	unsigned nr_disks;
+	bool no_ioeventfd;        /* --no-ioeventfd: trap every queue notify */
 	bool rng;                 /* --rng: a virtio-rng device */
 	enum virtio_transport_kind rng_transport;
 	/*
@@ -91,6 +95,17 @@ int cli_parse(int argc, char **argv, struct cli *out, char *err, size_t errlen);
 
 /* "512M", "4G", "1048576", "2g", "64K": bytes. 0 or -EINVAL/-ERANGE. */
 int parse_size(const char *s, uint64_t *out);
+
+/*
+ * One --disk value: "PATH[,ro][,serial=S][,cache=none|writeback]
+ * [,io=uring|sync][,transport=pci|mmio]" (",," is a comma in PATH).
+ * 0, or -EINVAL with a reason in err. cli_disk.c.
+ */
+int cli_parse_disk(const char *arg, struct disk_config *d, char *err,
+		   size_t errlen);
+/* --rng's optional value: "transport=pci|mmio". */
+int cli_parse_rng(const char *arg, struct vm_config *cfg, char *err,
+		  size_t errlen);
 
 /* The text of `petrel --help` and `petrel run --help`. */
 const char *cli_help(const char *topic);

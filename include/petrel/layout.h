@@ -53,6 +53,29 @@
 #define GSI_KBD 1
 #define GSI_MOUSE 12
 
+/*
+ * virtio-mmio devices (virtio_mmio.h): slot i is a VIRTIO_MMIO_SIZE window
+ * at VIRTIO_MMIO_SLOT_BASE(i) raising IOAPIC pin VIRTIO_MMIO_SLOT_GSI(i).
+ *
+ * The windows lie in the 32-bit PCI hole (MEM_32BIT_HOLE_START..IOAPIC_ADDR)
+ * above the PCI BAR window 0xc0000000..0xcfffffff, one page apart so each
+ * device could be trapped or mapped alone. The pins are 16..23: IOAPIC-only
+ * (irqchip_kvm routes them to no 8259), no ISA IRQ, so neither an MADT
+ * override nor an ISA default applies and the DSDT's _CRS alone says
+ * "level, active high". KVM's IOAPIC honours whatever polarity the guest
+ * programs (KVM_IRQ_LINE level 1 means asserted either way), so a guest
+ * that guesses otherwise still gets its interrupts. Eight pins, eight
+ * slots: more mmio devices than that are refused (virtio_mmio_slots).
+ */
+#define VIRTIO_MMIO_BASE 0xd0000000ULL
+#define VIRTIO_MMIO_STRIDE 0x1000ULL
+#define VIRTIO_MMIO_SIZE 0x200ULL
+#define VIRTIO_MMIO_GSI_BASE 16
+#define VIRTIO_MMIO_SLOTS 8
+#define VIRTIO_MMIO_SLOT_BASE(i) \
+	(VIRTIO_MMIO_BASE + (unsigned long long)(i) * VIRTIO_MMIO_STRIDE)
+#define VIRTIO_MMIO_SLOT_GSI(i) (VIRTIO_MMIO_GSI_BASE + (unsigned)(i))
+
 /* I/O ports of the legacy devices. */
 #define PORT_SERIAL0 0x3f8
 #define PORT_SERIAL1 0x2f8

@@ -176,11 +176,50 @@ _Static_assert(ACPI_PM_TMR_BITS == 24 || ACPI_PM_TMR_BITS == 32, "PM timer");
  *         DWordMemory (PCI hole - below the IOAPIC)
  *       })
  *     }
+ *     Device (VRT0) {                          // per virtio-mmio slot n
+ *       Name (_HID, "LNRO0005")
+ *       Name (_UID, 0)
+ *       Name (_CRS, ResourceTemplate () {
+ *         Memory32Fixed (ReadWrite, VIRTIO_MMIO_SLOT_BASE(n), 0x200)
+ *         Interrupt (ResourceConsumer, Level, ActiveHigh, Exclusive)
+ *           { VIRTIO_MMIO_SLOT_GSI(n) }
+ *       })
+ *     }
  *   }
  *
  * Without a PNP0A03 device an ACPI kernel never scans PCI at all.
+ * LNRO0005 is the id Linux's virtio_mmio driver matches in ACPI; it is how
+ * a kernel without CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES (Debian's) finds the
+ * devices. The Interrupt descriptor is what sets the pin's trigger and
+ * polarity (GSIs >= 16 have no MADT override); no _CCA: x86 DMA is
+ * coherent without one.
  */
-static size_t dsdt_aml(uint8_t *buf, size_t cap)
+static void dsdt_virtio_mmio(struct aml *a, unsigned slot)
+{
+	char name[5] = { 'V', 'R', 'T', (char)('0' + slot), 0 };
+	size_t dev, crs;
+
+	dev = aml_device_open(a, name);
+	aml_name(a, "_HID");
+	aml_string(a, "LNRO0005");
+	aml_name(a, "_UID");
+	aml_integer(a, slot);
+	aml_name(a, "_CRS");
+	crs = aml_buffer_open(a);
+	aml_res_mem32_fixed(a, true, (uint32_t)VIRTIO_MMIO_SLOT_BASE(slot),
+			    (uint32_t)VIRTIO_MMIO_SIZE);
+	aml_res_interrupt(a, 0 /* level, active high, exclusive */,
+			  VIRTIO_MMIO_SLOT_GSI(slot));
+	aml_res_end(a);
+	aml_buffer_close(a, crs);
+	aml_close(a, dev);
+}
+
+_Static_assert(VIRTIO_MMIO_SLOTS <= 10, "VRTn names one digit");
+_Static_assert(VIRTIO_MMIO_SLOT_BASE(VIRTIO_MMIO_SLOTS) <= 0x100000000ULL,
+	       "Memory32Fixed");
+
+static size_t dsdt_aml(uint8_t *buf, size_t cap, unsigned nr_mmio)
 {
 	struct aml a;
 	size_t pkg, scope, dev, crs;
@@ -212,17 +251,20 @@ static size_t dsdt_aml(uint8_t *buf, size_t cap)
 	aml_res_end(&a);
 	aml_buffer_close(&a, crs);
 	aml_close(&a, dev);
+	for (unsigned i = 0; i < nr_mmio; i++)
+		dsdt_virtio_mmio(&a, i);
 	aml_close(&a, scope);
 	return aml_len(&a);
 }
 
-#define DSDT_AML_MAX 512
+#define DSDT_AML_MAX 1024
 
+/* The most the DSDT can take: every virtio-mmio slot in use. */
 static size_t dsdt_aml_len(void)
 {
 	uint8_t scratch[DSDT_AML_MAX];
 
-	return dsdt_aml(scratch, sizeof(scratch));
+	return dsdt_aml(scratch, sizeof(scratch), VIRTIO_MMIO_SLOTS);
 }
 
 /* ISA IRQ 0 -> GSI 2, SCI; both overrides; one LINT1 NMI entry. */
@@ -351,9 +393,10 @@ static void write_facs(uint8_t *t)
 	memcpy(t, &f, sizeof(f));
 }
 
-static void write_dsdt(uint8_t *t)
+static void write_dsdt(uint8_t *t, unsigned nr_mmio)
 {
-	size_t aml = dsdt_aml(t + sizeof(struct acpi_header), DSDT_AML_MAX);
+	size_t aml = dsdt_aml(t + sizeof(struct acpi_header), DSDT_AML_MAX,
+			      nr_mmio);
 
 	/* Revision 2: AML integers are 64-bit. */
 	header(t, "DSDT", (uint32_t)(sizeof(struct acpi_header) + aml), 2);
@@ -437,7 +480,8 @@ int acpi_write(const struct guest_mem *m, gpa_t base, size_t space,
 	struct layout l;
 	uint8_t *p;
 
-	if (!cfg || cfg->ncpus == 0 || base % 64 ||
+	if (!cfg || cfg->ncpus == 0 || cfg->nr_virtio_mmio > VIRTIO_MMIO_SLOTS ||
+	    base % 64 ||
 	    base + space > 4 * GiB || base + space < base)
 		return -EINVAL;
 	if (cfg->ncpus > acpi_max_cpus(space))
@@ -450,7 +494,7 @@ int acpi_write(const struct guest_mem *m, gpa_t base, size_t space,
 	memset(p, 0, space);
 
 	write_facs(p + l.facs);
-	write_dsdt(p + l.dsdt);
+	write_dsdt(p + l.dsdt, cfg->nr_virtio_mmio);
 	write_fadt(p + l.fadt, base + l.facs, base + l.dsdt);
 	write_madt(p + l.madt, cfg->ncpus);
 	const gpa_t xsdt_entries[XSDT_ENTRIES] = { base + l.fadt,

@@ -15,6 +15,7 @@
 #define AML_WORD_PREFIX 0x0b
 #define AML_DWORD_PREFIX 0x0c
 #define AML_QWORD_PREFIX 0x0e
+#define AML_STRING_PREFIX 0x0d
 #define AML_ROOT_CHAR '\\'
 
 /* A PkgLength takes 1 to 4 bytes; the body is moved up once its size is known. */
@@ -198,6 +199,12 @@ void aml_dword(struct aml *a, uint32_t v)
 	le(a, v, 4);
 }
 
+void aml_string(struct aml *a, const char *s)
+{
+	aml_byte(a, AML_STRING_PREFIX);
+	aml_bytes(a, s, strlen(s) + 1);
+}
+
 uint32_t aml_eisaid(const char *id)
 {
 	/* three letters, 5 bits each, then four hex digits; big-endian words */
@@ -217,7 +224,9 @@ uint32_t aml_eisaid(const char *id)
 /* Resource descriptors (ACPI 6.4, 6.4.2 small and 6.4.3 large). */
 #define RES_IO 0x47
 #define RES_END 0x79
+#define RES_MEM32_FIXED 0x86
 #define RES_DWORD 0x87
+#define RES_EXT_IRQ 0x89
 #define RES_WORD 0x88
 #define SPACE_MEM 0
 #define SPACE_IO 1
@@ -274,6 +283,30 @@ void aml_res_dword_mem(struct aml *a, uint32_t min, uint32_t max,
 	le(a, max, 4);
 	le(a, 0, 4);
 	le(a, (uint64_t)max - min + 1, 4);
+}
+
+void aml_res_mem32_fixed(struct aml *a, bool writable, uint32_t base,
+			 uint32_t len)
+{
+	aml_byte(a, RES_MEM32_FIXED);
+	le(a, 9, 2);
+	aml_byte(a, writable ? 1 : 0);
+	le(a, base, 4);
+	le(a, len, 4);
+}
+
+/*
+ * Large item 0x89 with one interrupt and no resource source. Flags bit 0
+ * says consumer: a device's own interrupt, which is all petrel describes.
+ */
+void aml_res_interrupt(struct aml *a, unsigned flags, uint32_t gsi)
+{
+	aml_byte(a, RES_EXT_IRQ);
+	le(a, 6, 2);
+	aml_byte(a, (uint8_t)(1 | (flags & (AML_IRQ_EDGE | AML_IRQ_ACTIVE_LOW |
+					    AML_IRQ_SHARED))));
+	aml_byte(a, 1); /* interrupt table length */
+	le(a, gsi, 4);
 }
 
 void aml_res_end(struct aml *a)

@@ -11,6 +11,7 @@
 #include "petrel/boot_plan.h"
 #include "petrel/boot_x86.h"
 #include "petrel/firmware.h"
+#include "petrel/layout.h"
 #include "petrel/linux_boot.h"
 #include "petrel/multiboot.h"
 #include "petrel/util.h"
@@ -81,6 +82,11 @@ int boot_plan_build(struct boot_plan *p, const struct boot_config *cfg)
 		       (unsigned long long)cfg->mem_size);
 		return err;
 	}
+	if (cfg->nr_virtio_mmio > VIRTIO_MMIO_SLOTS) {
+		pt_err("%u virtio-mmio devices: at most %u fit", cfg->nr_virtio_mmio,
+		       VIRTIO_MMIO_SLOTS);
+		return -ENOSPC;
+	}
 	err = read_owned(p, cfg->kernel, &img, &len, KERNEL_MAX_FILE);
 	if (err < 0) {
 		pt_err("--kernel %s: %s", cfg->kernel,
@@ -90,7 +96,8 @@ int boot_plan_build(struct boot_plan *p, const struct boot_config *cfg)
 	if ((err = read_initrd(p, cfg, &initrd, &initrd_len)) < 0)
 		return err;
 	/* an OS booted by Multiboot may still look for ACPI and MP tables */
-	if ((err = firmware_plan(p, cfg->ncpus, cfg->no_acpi)) < 0)
+	if ((err = firmware_plan(p, cfg->ncpus, cfg->no_acpi,
+				 cfg->nr_virtio_mmio)) < 0)
 		return err;
 
 	err = multiboot_find(img, len, &mh, &why);

@@ -13,7 +13,8 @@
 #include "petrel/mptable.h"
 #include "petrel/util.h"
 
-int firmware_plan(struct boot_plan *p, unsigned ncpus, bool no_acpi)
+int firmware_plan(struct boot_plan *p, unsigned ncpus, bool no_acpi,
+		  unsigned nr_virtio_mmio)
 {
 	struct guest_mem win;
 	uint8_t *buf;
@@ -40,7 +41,9 @@ int firmware_plan(struct boot_plan *p, unsigned ncpus, bool no_acpi)
 		return -ENOMEM;
 	guest_mem_window(&win, ACPI_TABLES_ADDR, buf, ACPI_TABLES_SIZE);
 	err = acpi_write(&win, ACPI_TABLES_ADDR, ACPI_TABLES_SIZE,
-			 &(struct acpi_cfg){ .ncpus = ncpus }, &p->acpi_rsdp);
+			 &(struct acpi_cfg){ .ncpus = ncpus,
+					     .nr_virtio_mmio = nr_virtio_mmio },
+			 &p->acpi_rsdp);
 	if (err < 0) {
 		pt_err("cannot write the ACPI tables for %u vCPUs: %s (at most %u fit)",
 		       ncpus, strerror(-err), acpi_max_cpus(ACPI_TABLES_SIZE));

@@ -210,6 +210,39 @@ static int plan_cmdline(struct boot_plan *p, const char *cmdline, size_t len)
 		.size = len + 1, .data = (const uint8_t *)buf, .len = len + 1 });
 }
 
+/*
+ * The command line the kernel gets. With --no-acpi no DSDT describes the
+ * virtio-mmio devices; a kernel built with CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES
+ * then takes each from "virtio_mmio.device=<size>@<base>:<irq>" (one
+ * without it ignores the option; Debian's is such a kernel and needs ACPI).
+ * Not with ACPI: that kernel would register each device twice, from the
+ * option and from LNRO0005, and two drivers would reset and drive one
+ * register file. The options go in front of the user's text, where a " -- "
+ * cannot hand them to init.
+ */
+#define MMIO_CMDLINE_ENTRY_MAX 48
+static const char *mmio_cmdline(struct boot_plan *p,
+				const struct boot_config *cfg,
+				const char *user)
+{
+	size_t cap, at = 0;
+	char *buf;
+
+	if (!cfg->no_acpi || cfg->nr_virtio_mmio == 0)
+		return user;
+	cap = (size_t)cfg->nr_virtio_mmio * MMIO_CMDLINE_ENTRY_MAX +
+	      strlen(user) + 1;
+	if (!(buf = boot_plan_alloc(p, cap)))
+		return NULL;
+	for (unsigned i = 0; i < cfg->nr_virtio_mmio; i++)
+		at += (size_t)snprintf(buf + at, cap - at,
+				       "virtio_mmio.device=0x%llx@0x%llx:%u ",
+				       VIRTIO_MMIO_SIZE, VIRTIO_MMIO_SLOT_BASE(i),
+				       VIRTIO_MMIO_SLOT_GSI(i));
+	snprintf(buf + at, cap - at, "%s", user);
+	return buf;
+}
+
 int linux_boot_plan(struct boot_plan *p, const struct boot_config *cfg,
 		    const uint8_t *img, size_t len, const uint8_t *initrd,
 		    size_t initrd_len)
@@ -217,12 +250,15 @@ int linux_boot_plan(struct boot_plan *p, const struct boot_config *cfg,
 	struct linux_kernel k = { .path = cfg->kernel };
 	struct bootparams_cfg bc = { 0 };
 	const char *cmdline = cfg->cmdline ? cfg->cmdline : "";
-	size_t cmdline_len = strlen(cmdline);
+	size_t cmdline_len;
 	struct boot_params *bp;
 	int err;
 
 	if ((err = identify(&k, img, len)) < 0)
 		return err;
+	if (!(cmdline = mmio_cmdline(p, cfg, cmdline)))
+		return -ENOMEM;
+	cmdline_len = strlen(cmdline);
 	/* before the kernel is decompressed: the header knows the limit */
 	if (cmdline_len > k.cmdline_size || cmdline_len >= BOOT_CMDLINE_MAX) {
 		pt_err("--cmdline: %zu bytes is longer than this kernel accepts (%u)",

@@ -28,7 +28,8 @@ result=$logs/boot-result
 echo "0 1 0" >"$result" # until proven otherwise
 [ -s "$KERNEL" ] || tools/fetch-kernel.sh "$(dirname "$KERNEL")" || exit 1
 [ -s "$INITRD" ] || tools/mkinitrd.sh "$INITRD" || exit 1
-[ -s "$VMLINUX" ] || tools/extract-vmlinux.sh "$KERNEL" "$VMLINUX" || exit 1
+# re-extracted when the kernel was fetched again
+{ [ -s "$VMLINUX" ] && [ "$VMLINUX" -nt "$KERNEL" ]; } || tools/extract-vmlinux.sh "$KERNEL" "$VMLINUX" || exit 1
 
 # name | what it shows | petrel options | extra kernel command line | checks
 # Checks: cpus=N (the guest's /proc/cpuinfo), above4g (RAM past the 4 GiB

@@ -243,8 +243,11 @@ static void test_limits(void **s)
 	gpa_t rsdp = 0x1234;
 
 	assert_int_equal(acpi_max_cpus(ACPI_TABLES_SIZE), 254);
-	/* 688 fixed bytes before the MADT, 82 in it, 8 per CPU */
-	assert_int_equal(acpi_size(1), 688 + 82 + 8);
+	/*
+	 * 688 fixed bytes before the MADT, 496 of room for the DSDT's
+	 * virtio-mmio devices (all eight slots), 82 in the MADT, 8 per CPU
+	 */
+	assert_int_equal(acpi_size(1), 688 + 496 + 82 + 8);
 	assert_int_equal(acpi_max_cpus(acpi_size(2)), 2);
 	assert_int_equal(acpi_max_cpus(acpi_size(2) - 1), 1);
 	assert_int_equal(acpi_max_cpus(acpi_size(1) - 1), 0);
@@ -263,10 +266,84 @@ static void test_limits(void **s)
 	assert_int_equal(acpi_write(&m, ACPI_TABLES_ADDR, ACPI_TABLES_SIZE,
 				    &cfg, &rsdp), -EINVAL);
 	cfg.ncpus = 1;
+	cfg.nr_virtio_mmio = VIRTIO_MMIO_SLOTS + 1;
+	assert_int_equal(acpi_write(&m, ACPI_TABLES_ADDR, ACPI_TABLES_SIZE,
+				    &cfg, &rsdp), -EINVAL);
+	cfg.nr_virtio_mmio = 0;
+	cfg.ncpus = 1;
 	assert_int_equal(acpi_write(&m, ACPI_TABLES_ADDR + 16, 4096, &cfg,
 				    &rsdp), -EINVAL);
 	assert_int_equal(acpi_write(&m, 16 * MiB - 1024, 4096, &cfg, &rsdp),
 			 -EFAULT);
+	guest_mem_destroy(&m);
+}
+
+/* The DSDT reached from the RSDP, as a kernel would. */
+static const uint8_t *find_dsdt(struct guest_mem *m)
+{
+	const uint8_t *r = gpa_ptr(m, scan_rsdp(m), 36);
+	const uint8_t *x = table(m, le64_get(r + 24), "XSDT");
+	const uint8_t *fadt = table(m, le64_get(x + 36), "FACP");
+
+	return table(m, le64_get(fadt + 140), "DSDT");
+}
+
+/*
+ * One LNRO0005 device per slot, encoded by hand from ACPI 6.4 (20.2 AML
+ * grammar, 6.4.3.4 Memory32Fixed, 6.4.3.6 Extended Interrupt).
+ */
+static void test_virtio_mmio(void **s)
+{
+	(void)s;
+	struct guest_mem m;
+	const uint8_t *dsdt;
+	static const uint8_t vrt2[] = {
+		0x5b, 0x82, 0x3c, 'V', 'R', 'T', '2',           /* Device (VRT2) */
+		0x08, '_', 'H', 'I', 'D',                       /* Name (_HID, */
+		0x0d, 'L', 'N', 'R', 'O', '0', '0', '0', '5', 0, /* "LNRO0005") */
+		0x08, '_', 'U', 'I', 'D', 0x0a, 0x02,           /* Name (_UID, 2) */
+		0x08, '_', 'C', 'R', 'S',                       /* Name (_CRS, */
+		0x11, 0x1b, 0x0b, 0x17, 0x00,                   /* Buffer (23) { */
+		0x86, 0x09, 0x00, 0x01,                         /* Memory32Fixed RW */
+		0x00, 0x20, 0x00, 0xd0,                         /* 0xd0002000 */
+		0x00, 0x02, 0x00, 0x00,                         /* 0x200 bytes */
+		0x89, 0x06, 0x00, 0x01, 0x01,                   /* Interrupt: consumer, */
+		0x12, 0x00, 0x00, 0x00,                         /* level, high { 18 } */
+		0x79, 0x00,                                     /* EndTag } */
+	};
+	/* slots 0 and 1: _UID is Zero / One, one byte shorter */
+	static const uint8_t vrt0_head[] = { 0x5b, 0x82, 0x3b, 'V', 'R', 'T', '0' };
+	static const uint8_t uid0[] = { 0x08, '_', 'U', 'I', 'D', 0x00 };
+
+	assert_int_equal(guest_mem_init(&m, 16 * MiB), 0);
+	assert_int_equal(acpi_write(&m, ACPI_TABLES_ADDR, ACPI_TABLES_SIZE,
+				    &(struct acpi_cfg){ .ncpus = 1,
+							.nr_virtio_mmio = 3 },
+				    NULL),
+			 0);
+	dsdt = find_dsdt(&m);
+	/* 202 without devices, 61 + 61 + 62 with three, and the \_SB scope's
+	 * PkgLength grows from 2 bytes to... still 2 (under 4 KiB) */
+	assert_int_equal(le32_get(dsdt + 4), 202 + 61 + 61 + 62);
+	const uint8_t *d2 = memmem(dsdt, le32_get(dsdt + 4), vrt2, sizeof(vrt2));
+	assert_non_null(d2);
+	/* the last thing in the table, inside \_SB */
+	assert_ptr_equal(d2 + sizeof(vrt2), dsdt + le32_get(dsdt + 4));
+	const uint8_t *d0 = memmem(dsdt, le32_get(dsdt + 4), vrt0_head,
+				   sizeof(vrt0_head));
+	assert_non_null(d0);
+	assert_memory_equal(d0 + 7 + 15, uid0, sizeof(uid0));
+	assert_non_null(memmem(dsdt, le32_get(dsdt + 4), "VRT1", 4));
+	assert_null(memmem(dsdt, le32_get(dsdt + 4), "VRT3", 4));
+
+	/* all eight fit the room the layout keeps; the MADT still follows */
+	assert_int_equal(acpi_write(&m, ACPI_TABLES_ADDR, acpi_size(1),
+				    &(struct acpi_cfg){ .ncpus = 1,
+							.nr_virtio_mmio = VIRTIO_MMIO_SLOTS },
+				    NULL),
+			 0);
+	dsdt = find_dsdt(&m);
+	assert_non_null(memmem(dsdt, le32_get(dsdt + 4), "VRT7", 4));
 	guest_mem_destroy(&m);
 }
 
@@ -278,6 +355,7 @@ int main(void)
 		cmocka_unit_test(test_64cpus),
 		cmocka_unit_test(test_max_cpus),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_virtio_mmio),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

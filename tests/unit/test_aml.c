@@ -108,6 +108,37 @@ static void buffer_and_resources(void **state)
 	assert_memory_equal(b, expect, sizeof(want));
 }
 
+/* ACPI 6.4: 19.6.* String, 6.4.3.4 Memory32Fixed, 6.4.3.6 Extended Interrupt */
+static void string_mem32_interrupt(void **state)
+{
+	uint8_t b[64];
+	struct aml a;
+	static const uint8_t want[] = {
+		0x0d, 'L', 'N', 'R', 'O', '0', '0', '0', '5', 0x00,
+		/* Memory32Fixed (ReadWrite, 0xd0000000, 0x200) */
+		0x86, 0x09, 0x00, 0x01, 0x00, 0x00, 0x00, 0xd0,
+		0x00, 0x02, 0x00, 0x00,
+		/* Memory32Fixed (ReadOnly, 0x12345678, 0x1000) */
+		0x86, 0x09, 0x00, 0x00, 0x78, 0x56, 0x34, 0x12,
+		0x00, 0x10, 0x00, 0x00,
+		/* Interrupt (ResourceConsumer, Level, ActiveHigh, Exclusive) {16} */
+		0x89, 0x06, 0x00, 0x01, 0x01, 0x10, 0x00, 0x00, 0x00,
+		/* Interrupt (ResourceConsumer, Edge, ActiveLow, Shared) {0x123} */
+		0x89, 0x06, 0x00, 0x0f, 0x01, 0x23, 0x01, 0x00, 0x00,
+	};
+	(void)state;
+
+	aml_init(&a, b, sizeof(b));
+	aml_string(&a, "LNRO0005");
+	aml_res_mem32_fixed(&a, true, 0xd0000000, 0x200);
+	aml_res_mem32_fixed(&a, false, 0x12345678, 0x1000);
+	aml_res_interrupt(&a, 0, 16);
+	aml_res_interrupt(&a, AML_IRQ_EDGE | AML_IRQ_ACTIVE_LOW | AML_IRQ_SHARED,
+			  0x123);
+	assert_int_equal(aml_len(&a), sizeof(want));
+	assert_memory_equal(b, want, sizeof(want));
+}
+
 static void overflow_is_reported(void **state)
 {
 	uint8_t b[8];
@@ -131,6 +162,7 @@ int main(void)
 		cmocka_unit_test(eisaid),
 		cmocka_unit_test(pkglength),
 		cmocka_unit_test(buffer_and_resources),
+		cmocka_unit_test(string_mem32_interrupt),
 		cmocka_unit_test(overflow_is_reported),
 	};
 	return cmocka_run_group_tests_name("aml", tests, NULL, NULL);

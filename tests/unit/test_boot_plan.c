@@ -398,7 +398,7 @@ static void firmware_tables(void **state)
 	(void)state;
 
 	assert_int_equal(boot_plan_init(&p, 16 * MiB), 0);
-	assert_int_equal(firmware_plan(&p, 4, false), 0);
+	assert_int_equal(firmware_plan(&p, 4, false, 0), 0);
 	assert_non_null(boot_plan_find(&p, "the MP table"));
 	const struct boot_segment *a = boot_plan_find(&p, "the ACPI tables");
 	assert_non_null(a);
@@ -408,11 +408,73 @@ static void firmware_tables(void **state)
 	boot_plan_free(&p);
 
 	assert_int_equal(boot_plan_init(&p, 16 * MiB), 0);
-	assert_int_equal(firmware_plan(&p, 4, true), 0);
+	assert_int_equal(firmware_plan(&p, 4, true, 0), 0);
 	assert_null(boot_plan_find(&p, "the ACPI tables"));
 	assert_int_equal(p.acpi_rsdp, 0);
-	assert_int_equal(firmware_plan(&p, 255, true), -ENOSPC);
+	assert_int_equal(firmware_plan(&p, 255, true, 0), -ENOSPC);
 	boot_plan_free(&p);
+}
+
+/* The command line segment's text. */
+static const char *cmdline_of(const struct boot_plan *p)
+{
+	const struct boot_segment *c = boot_plan_find(p, "the command line");
+
+	assert_non_null(c);
+	assert_int_equal(c->gpa, BOOT_CMDLINE_ADDR);
+	assert_int_equal(c->data[c->len - 1], 0);
+	return (const char *)c->data;
+}
+
+/*
+ * virtio-mmio slots: in the DSDT with ACPI, on the command line (in front
+ * of the user's text) without; never both, or a kernel that reads both
+ * would drive each device twice.
+ */
+static void virtio_mmio_description(void **state)
+{
+	uint8_t *img = make_bzimage(0x1000000, 0x400000);
+	struct boot_plan p;
+	char path[32];
+	struct boot_config cfg = { .cmdline = "console=ttyS0 -- init-arg",
+				   .mem_size = 64 * MiB, .ncpus = 1,
+				   .nr_virtio_mmio = 2 };
+	(void)state;
+
+	write_tmp(path, img, SYN_LEN);
+	cfg.kernel = path;
+	assert_int_equal(boot_plan_build(&p, &cfg), 0);
+	assert_string_equal(cmdline_of(&p), "console=ttyS0 -- init-arg");
+	const struct boot_segment *a = boot_plan_find(&p, "the ACPI tables");
+	assert_non_null(a);
+	assert_non_null(memmem(a->data, a->len, "VRT1", 4));
+	assert_null(memmem(a->data, a->len, "VRT2", 4));
+	boot_plan_free(&p);
+
+	cfg.no_acpi = true;
+	assert_int_equal(boot_plan_build(&p, &cfg), 0);
+	assert_string_equal(cmdline_of(&p),
+			    "virtio_mmio.device=0x200@0xd0000000:16 "
+			    "virtio_mmio.device=0x200@0xd0001000:17 "
+			    "console=ttyS0 -- init-arg");
+	/* boot_params carries the length of the whole line */
+	const struct boot_segment *bp = boot_plan_find(&p, "boot_params");
+	uint32_t ptr;
+	memcpy(&ptr, bp->data + 0x228, 4); /* hdr.cmd_line_ptr */
+	assert_int_equal(ptr, BOOT_CMDLINE_ADDR);
+	boot_plan_free(&p);
+
+	cfg.nr_virtio_mmio = 0;
+	cfg.cmdline = NULL;
+	assert_int_equal(boot_plan_build(&p, &cfg), 0);
+	assert_string_equal(cmdline_of(&p), "");
+	boot_plan_free(&p);
+
+	cfg.nr_virtio_mmio = VIRTIO_MMIO_SLOTS + 1;
+	assert_int_equal(boot_plan_build(&p, &cfg), -ENOSPC);
+	boot_plan_free(&p);
+	unlink(path);
+	free(img);
 }
 
 static void entry_registers(void **state)
@@ -462,6 +524,7 @@ int main(void)
 		cmocka_unit_test(check_ram_and_overlap),
 		cmocka_unit_test(write_copies_and_zeroes),
 		cmocka_unit_test(firmware_tables),
+		cmocka_unit_test(virtio_mmio_description),
 		cmocka_unit_test(entry_registers),
 	};
 	return cmocka_run_group_tests_name("boot_plan", tests, NULL, NULL);

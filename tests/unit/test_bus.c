@@ -1,5 +1,8 @@
 /* The range bus: insertion rules, lookup, offset dispatch, all-ones. */
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -131,12 +134,97 @@ static void unclaimed_reads_all_ones_and_counted(void **state)
 	bus_destroy(&b);
 }
 
+static void remove_and_move(void **state)
+{
+	struct bus b;
+	struct rec r1 = { 0 }, r2 = { 0 };
+	uint8_t data[4];
+	(void)state;
+
+	bus_init(&b, "mmio");
+	assert_int_equal(bus_insert(&b, 0x1000, 0x100, &rec_ops, &r1, "a"), 0);
+	assert_int_equal(bus_insert(&b, 0x3000, 0x100, &rec_ops, &r2, "b"), 0);
+	assert_int_equal(bus_remove(&b, 0x1010), -ENOENT); /* not a range start */
+	assert_int_equal(bus_move(&b, 0x2000, 0x5000), -ENOENT);
+	/* onto the other range: refused, and the range stays */
+	assert_int_equal(bus_move(&b, 0x1000, 0x2f80), -EEXIST);
+	assert_int_equal(bus_read(&b, 0x1004, data, 4), 1);
+	assert_int_equal(bus_move(&b, 0x1000, UINT64_MAX - 0x10), -EINVAL);
+	/* over itself (overlapping its old place) is fine */
+	assert_int_equal(bus_move(&b, 0x1000, 0x1080), 0);
+	assert_int_equal(bus_read(&b, 0x1004, data, 4), 0);
+	assert_int_equal(bus_read(&b, 0x1084, data, 4), 1);
+	assert_int_equal(r1.last_off, 4);
+	/* past the other range: the table stays sorted */
+	assert_int_equal(bus_move(&b, 0x1080, 0x8000), 0);
+	assert_non_null(bus_find(&b, 0x3000));
+	assert_ptr_equal(bus_find(&b, 0x80ff)->opaque, &r1);
+	assert_null(bus_find(&b, 0x8100));
+	assert_int_equal(b.nr, 2);
+	assert_int_equal(bus_remove(&b, 0x3000), 0);
+	assert_null(bus_find(&b, 0x3000));
+	assert_int_equal(b.nr, 1);
+	bus_destroy(&b);
+}
+
+struct mover {
+	struct bus *b;
+	atomic_bool done;
+};
+
+static void *move_around(void *opaque)
+{
+	struct mover *m = opaque;
+	uint64_t at = 0x10000;
+
+	for (int i = 0; i < 2000; i++) {
+		uint64_t to = at == 0x10000 ? 0x20000 : 0x10000;
+
+		assert_int_equal(bus_move(m->b, at, to), 0);
+		at = to;
+	}
+	atomic_store(&m->done, true);
+	return NULL;
+}
+
+/* Readers on other threads always see a consistent table while a BAR moves. */
+static void lookups_during_moves(void **state)
+{
+	struct bus b;
+	struct rec r = { 0 }, fixed = { 0 };
+	struct mover m = { .b = &b };
+	atomic_init(&m.done, false);
+	pthread_t t;
+	unsigned hits = 0;
+	(void)state;
+
+	bus_init(&b, "mmio");
+	assert_int_equal(bus_insert(&b, 0x10000, 0x1000, &rec_ops, &r, "bar"), 0);
+	assert_int_equal(bus_insert(&b, 0x18000, 0x10, &rec_ops, &fixed, "fixed"), 0);
+	assert_int_equal(pthread_create(&t, NULL, move_around, &m), 0);
+	while (!atomic_load(&m.done)) {
+		const struct bus_range *a = bus_find(&b, 0x10010);
+		const struct bus_range *c = bus_find(&b, 0x20010);
+
+		/* never in both places; the fixed range never disappears */
+		assert_false(a && c && a->opaque == c->opaque);
+		assert_non_null(bus_find(&b, 0x18008));
+		hits += (a != NULL) + (c != NULL);
+	}
+	pthread_join(t, NULL);
+	assert_non_null(bus_find(&b, 0x10010)); /* an even number of moves */
+	(void)hits;
+	bus_destroy(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(insert_rejects_bad_ranges),
 		cmocka_unit_test(lookup_and_offsets),
 		cmocka_unit_test(unclaimed_reads_all_ones_and_counted),
+		cmocka_unit_test(remove_and_move),
+		cmocka_unit_test(lookups_during_moves),
 	};
 	return cmocka_run_group_tests_name("bus", tests, NULL, NULL);
 }

@@ -142,6 +142,59 @@ static void usage_errors(void **state)
 			       "--cpu-features=-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"), -EINVAL);
 }
 
+static void disks_and_rng(void **state)
+{
+	struct cli c;
+	char err[256];
+	(void)state;
+
+	assert_int_equal(PARSE(&c, err, "run", "-k", "x", "--disk", "a.img",
+			       "--disk", "/b,,c.img,ro,serial=disk-2,cache=none,io=sync,transport=mmio",
+			       "--rng"), 0);
+	assert_int_equal(c.cfg.nr_disks, 2);
+	assert_string_equal(c.cfg.disks[0].path, "a.img");
+	assert_false(c.cfg.disks[0].readonly);
+	assert_int_equal(c.cfg.disks[0].io, DISK_IO_DEFAULT);
+	assert_int_equal(c.cfg.disks[0].transport, VIRTIO_TRANSPORT_PCI);
+	assert_string_equal(c.cfg.disks[1].path, "/b,c.img");
+	assert_true(c.cfg.disks[1].readonly);
+	assert_true(c.cfg.disks[1].cache_none);
+	assert_string_equal(c.cfg.disks[1].serial, "disk-2");
+	assert_int_equal(c.cfg.disks[1].io, DISK_IO_SYNC);
+	assert_int_equal(c.cfg.disks[1].transport, VIRTIO_TRANSPORT_MMIO);
+	assert_true(c.cfg.rng);
+	assert_int_equal(c.cfg.rng_transport, VIRTIO_TRANSPORT_PCI);
+	assert_false(c.cfg.no_ioeventfd);
+	assert_int_equal(PARSE(&c, err, "run", "-k", "x", "--rng=transport=mmio",
+			       "--no-ioeventfd"), 0);
+	assert_int_equal(c.cfg.rng_transport, VIRTIO_TRANSPORT_MMIO);
+	assert_true(c.cfg.no_ioeventfd);
+	assert_int_equal(c.cfg.nr_disks, 0);
+
+	assert_int_equal(PARSE(&c, err, "run", "-k", "x", "--disk", ",ro"), -EINVAL);
+	assert_non_null(strstr(err, "no image path"));
+	assert_int_equal(PARSE(&c, err, "run", "-k", "x", "--disk", "a,rw"), -EINVAL);
+	assert_non_null(strstr(err, "unknown option \"rw\""));
+	assert_int_equal(PARSE(&c, err, "run", "-k", "x", "--disk", "a,transport=usb"), -EINVAL);
+	assert_int_equal(PARSE(&c, err, "run", "-k", "x", "--disk", "a,io=aio"), -EINVAL);
+	assert_int_equal(PARSE(&c, err, "run", "-k", "x", "--disk",
+			       "a,serial=123456789012345678901"), -EINVAL);
+	assert_non_null(strstr(err, "longer than 20"));
+	assert_int_equal(PARSE(&c, err, "run", "-k", "x", "--disk",
+			       "a,serial=12345678901234567890"), 0);
+	assert_int_equal(PARSE(&c, err, "run", "-k", "x", "--rng=pci"), -EINVAL);
+	assert_non_null(strstr(err, "--rng"));
+	assert_int_equal(PARSE(&c, err, "run", "-k", "x", "--disk", "1", "--disk", "2",
+			       "--disk", "3", "--disk", "4", "--disk", "5", "--disk", "6",
+			       "--disk", "7", "--disk", "8", "--disk", "9"), -EINVAL);
+	assert_non_null(strstr(err, "at most 8"));
+	char longpath[CONFIG_PATH_MAX + 8];
+	memset(longpath, 'p', sizeof(longpath) - 1);
+	longpath[sizeof(longpath) - 1] = '\0';
+	assert_int_equal(PARSE(&c, err, "run", "-k", "x", "--disk", longpath), -EINVAL);
+	assert_non_null(strstr(err, "longer than"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -150,6 +203,7 @@ int main(void)
 		cmocka_unit_test(run_defaults),
 		cmocka_unit_test(help_and_version),
 		cmocka_unit_test(usage_errors),
+		cmocka_unit_test(disks_and_rng),
 	};
 	return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
 }

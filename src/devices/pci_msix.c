@@ -1,0 +1,152 @@
+/* MSI-X table, PBA and capability; see the contract in pci_msix.h. */
+#include <errno.h>
+#include <string.h>
+
+#include <linux/pci_regs.h>
+
+#include "petrel/pci_msix.h"
+
+int pci_msix_init(struct pci_msix *m, struct pci_dev *d, unsigned cap,
+		  uint8_t next, unsigned nr, unsigned bar, uint32_t table_off,
+		  uint32_t pba_off, struct irqchip *chip)
+{
+	if (!nr || nr > PCI_MSIX_MAX_VECTORS || bar >= PCI_NR_BARS ||
+	    (table_off & 7) || (pba_off & 7) || cap + PCI_CAP_MSIX_SIZEOF > PCI_CFG_SIZE)
+		return -EINVAL;
+	memset(m, 0, sizeof(*m));
+	pthread_mutex_init(&m->lock, NULL);
+	m->chip = chip;
+	m->nr = nr;
+	m->cap = cap;
+	for (unsigned i = 0; i < nr; i++)
+		m->table[i].ctrl = PCI_MSIX_ENTRY_CTRL_MASKBIT;
+	pci_dev_cfg_set(d, cap, PCI_CAP_ID_MSIX, 1);
+	pci_dev_cfg_set(d, cap + 1, next, 1);
+	pci_dev_cfg_set(d, cap + PCI_MSIX_FLAGS, nr - 1, 2);
+	pci_dev_cfg_set(d, cap + PCI_MSIX_TABLE, table_off | bar, 4);
+	pci_dev_cfg_set(d, cap + PCI_MSIX_PBA, pba_off | bar, 4);
+	/* only ENABLE and MASKALL are the guest's to change */
+	d->wmask[cap + PCI_MSIX_FLAGS + 1] =
+		(PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL) >> 8;
+	return 0;
+}
+
+void pci_msix_destroy(struct pci_msix *m)
+{
+	pthread_mutex_destroy(&m->lock);
+}
+
+static bool deliverable(const struct pci_msix *m, unsigned v)
+{
+	return (m->ctrl & PCI_MSIX_FLAGS_ENABLE) &&
+	       !(m->ctrl & PCI_MSIX_FLAGS_MASKALL) &&
+	       !(m->table[v].ctrl & PCI_MSIX_ENTRY_CTRL_MASKBIT);
+}
+
+static void send_locked(struct pci_msix *m, unsigned v)
+{
+	const struct pci_msix_entry *e = &m->table[v];
+
+	m->sent++;
+	irq_msi(m->chip, (uint64_t)e->addr_hi << 32 | e->addr_lo, e->data);
+}
+
+/* A mask was lifted: what became deliverable goes out now. */
+static void flush_pending_locked(struct pci_msix *m)
+{
+	for (unsigned v = 0; v < m->nr; v++) {
+		if ((m->pba >> v & 1) && deliverable(m, v)) {
+			m->pba &= ~(1ULL << v);
+			send_locked(m, v);
+		}
+	}
+}
+
+uint64_t pci_msix_table_read(struct pci_msix *m, uint64_t off, unsigned size)
+{
+	uint64_t v = 0;
+
+	if ((size != 4 && size != 8) || (off & (size - 1)) ||
+	    off + size > (uint64_t)m->nr * PCI_MSIX_ENTRY_SIZE)
+		return 0;
+	pthread_mutex_lock(&m->lock);
+	memcpy(&v, (const uint8_t *)m->table + off, size);
+	pthread_mutex_unlock(&m->lock);
+	return v;
+}
+
+void pci_msix_table_write(struct pci_msix *m, uint64_t off, uint64_t val,
+			  unsigned size)
+{
+	if ((size != 4 && size != 8) || (off & (size - 1)) ||
+	    off + size > (uint64_t)m->nr * PCI_MSIX_ENTRY_SIZE)
+		return;
+	pthread_mutex_lock(&m->lock);
+	memcpy((uint8_t *)m->table + off, &val, size);
+	/* reserved vector-control bits read 0 */
+	m->table[off / PCI_MSIX_ENTRY_SIZE].ctrl &= PCI_MSIX_ENTRY_CTRL_MASKBIT;
+	flush_pending_locked(m);
+	pthread_mutex_unlock(&m->lock);
+}
+
+uint64_t pci_msix_pba_read(struct pci_msix *m, uint64_t off, unsigned size)
+{
+	uint64_t v;
+
+	if ((size != 4 && size != 8) || (off & (size - 1)) || off + size > 8)
+		return 0;
+	pthread_mutex_lock(&m->lock);
+	v = m->pba >> (8 * off);
+	pthread_mutex_unlock(&m->lock);
+	return size == 4 ? (uint32_t)v : v;
+}
+
+void pci_msix_config_written(struct pci_msix *m, const struct pci_dev *d)
+{
+	uint16_t ctrl = (uint16_t)pci_dev_cfg_read(d, m->cap + PCI_MSIX_FLAGS, 2);
+
+	pthread_mutex_lock(&m->lock);
+	m->ctrl = ctrl & (PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL);
+	flush_pending_locked(m);
+	pthread_mutex_unlock(&m->lock);
+}
+
+bool pci_msix_enabled(struct pci_msix *m)
+{
+	bool on;
+
+	pthread_mutex_lock(&m->lock);
+	on = m->ctrl & PCI_MSIX_FLAGS_ENABLE;
+	pthread_mutex_unlock(&m->lock);
+	return on;
+}
+
+int pci_msix_notify(struct pci_msix *m, unsigned v)
+{
+	int r = 0;
+
+	if (v >= m->nr)
+		return -EINVAL;
+	pthread_mutex_lock(&m->lock);
+	if (!(m->ctrl & PCI_MSIX_FLAGS_ENABLE)) {
+		r = -ENODEV;
+	} else if (deliverable(m, v)) {
+		send_locked(m, v);
+	} else {
+		m->deferred++;
+		m->pba |= 1ULL << v;
+	}
+	pthread_mutex_unlock(&m->lock);
+	return r;
+}
+
+void pci_msix_reset(struct pci_msix *m, struct pci_dev *d)
+{
+	pthread_mutex_lock(&m->lock);
+	for (unsigned i = 0; i < m->nr; i++)
+		m->table[i] = (struct pci_msix_entry){ .ctrl = PCI_MSIX_ENTRY_CTRL_MASKBIT };
+	m->pba = 0;
+	m->ctrl = 0;
+	pthread_mutex_unlock(&m->lock);
+	pci_dev_cfg_set(d, m->cap + PCI_MSIX_FLAGS, m->nr - 1, 2);
+}

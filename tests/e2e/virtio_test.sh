@@ -1,0 +1,245 @@
+#!/usr/bin/env bash
+# The virtio tier: Debian's cloud kernel, its own virtio drivers (modules
+# from the same package, loaded by the default initramfs) as the outside
+# client of petrel's virtio devices. Each case boots the default guest
+# with a script appended to the initramfs (/init runs /test.sh with
+# petrel.test=script) and checks what the guest did from the host: a
+# file's content in the image (debugfs), a status line, petrel's status.
+#
+# Needs KVM with hardware-virtualization semantics (run by tests/run-all.sh
+# in the nested VM when this machine has none), root for the full-disk
+# case (a small tmpfs), and e2fsprogs (mkfs.ext4 -d, debugfs, e2fsck).
+#
+#   tests/e2e/virtio_test.sh            every case
+#   tests/e2e/virtio_test.sh rng ro     only the cases named
+#
+# Writes "<pass> <fail> <skip>" to build/test-logs/virtio-result; logs are
+# build/test-logs/virtio-<case>.log.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+PETREL=${PETREL:-build/petrel}
+KERNEL=${PETREL_TEST_KERNEL:-.cache/vmlinuz}
+INITRD=${PETREL_TEST_INITRD:-.cache/initrd.img}
+TIMEOUT=${VIRTIO_TIMEOUT:-600}
+logs=build/test-logs
+mkdir -p "$logs"
+result=$logs/virtio-result
+echo "0 1 0" >"$result"
+work=$(mktemp -d /tmp/petrel-virtio.XXXXXX)
+cleanup() {
+	mountpoint -q "$work/full" 2>/dev/null && umount "$work/full"
+	rm -rf "$work"
+}
+trap cleanup EXIT
+for t in mkfs.ext4 debugfs e2fsck cpio sha256sum; do
+	command -v "$t" >/dev/null || { echo "  virtio tier: $t is missing (tools/deps.sh installs e2fsprogs)"; exit 1; }
+done
+
+# An initramfs = the default one + a cpio archive holding /test.sh.
+initrd_with() { # script-file out
+	local d
+	d=$(mktemp -d "$work/cpio.XXXXXX")
+	cp "$1" "$d/test.sh"
+	(cd "$d" && echo test.sh | cpio -o -H newc --quiet | gzip -1) >"$d.cpio.gz"
+	cat "$INITRD" "$d.cpio.gz" >"$2"
+}
+
+# A 64 MiB ext4 image holding data.bin (1 MiB of random bytes) and its sum.
+make_image() { # out
+	local src
+	src=$(mktemp -d "$work/src.XXXXXX")
+	head -c 1048576 /dev/urandom >"$src/data.bin"
+	(cd "$src" && sha256sum data.bin >data.sha256)
+	truncate -s 64M "$1"
+	mkfs.ext4 -q -F -d "$src" "$1" >/dev/null
+	cut -d' ' -f1 "$src/data.sha256"
+}
+
+pass=0 fail=0 skip=0
+bad=0
+ok() { echo "     ok   $1"; }
+no() { echo "     FAIL $1"; bad=1; }
+
+# boot NAME SCRIPT PETREL-OPTIONS...: runs the guest; sets rc and log
+boot() {
+	local name=$1 script=$2
+	shift 2
+	log=$logs/virtio-$name.log
+	initrd_with "$script" "$work/$name.img.initrd"
+	timeout -s TERM "$TIMEOUT" "$PETREL" run -k "$KERNEL" --initrd "$work/$name.img.initrd" \
+		--cmdline "console=ttyS0 panic=-1 quiet petrel.test=script" --stats "$@" \
+		</dev/null >"$log" 2>&1
+	rc=$?
+}
+has() { grep -qE -- "$1" "$log"; }
+
+finish() { # name
+	if [ $bad -eq 0 ]; then
+		pass=$((pass + 1)); echo "     PASS (log $log)"
+	else
+		fail=$((fail + 1)); echo "     last lines of $log:"; tail -25 "$log" | sed 's/^/       /'
+	fi
+	bad=0
+}
+
+# The guest checks data.bin, writes new.txt, syncs; the host reads it back.
+case_rw() { # name transport io
+	local name=$1 transport=$2 io=$3 img=$work/$1.ext4 sum token
+	echo "  -- $name: ext4 on virtio-blk over virtio-$transport, io=$io: read, write, sync, read back on the host"
+	sum=$(make_image "$img")
+	token="petrel-$name-$RANDOM$RANDOM"
+	cat >"$work/$name.sh" <<EOF
+mkdir -p /mnt && mount -t ext4 /dev/vda /mnt || { echo "MOUNT-FAILED"; exit 1; }
+echo "GUEST-SUM \$(sha256sum /mnt/data.bin | cut -d' ' -f1)"
+cat /sys/block/vda/serial 2>/dev/null | sed 's/^/SERIAL /'
+echo "$token" >/mnt/new.txt
+head -c 300000 /mnt/data.bin >>/mnt/new.txt
+sync
+umount /mnt && echo "UMOUNT-OK"
+EOF
+	boot "$name" "$work/$name.sh" --disk "$img,io=$io,transport=$transport,serial=sn-$name"
+	[ $rc -eq 0 ] && ok "exit status 0 (guest poweroff)" || no "exit status $rc"
+	has "GUEST-SUM $sum" && ok "the guest read data.bin intact (sha256 $sum)" ||
+		no "the guest's sha256 of data.bin differs: $(grep -m1 GUEST-SUM "$log")"
+	has "SERIAL sn-$name" && ok "serial sn-$name in /sys/block/vda/serial" || no "serial not seen"
+	has "UMOUNT-OK" && ok "unmounted cleanly" || no "umount failed"
+	has "virtio-blk.*: [0-9]+ kicks" || grep -q "virtio" "$log" || true
+	local got want
+	got=$(debugfs -R "cat /new.txt" "$img" 2>/dev/null | sha256sum | cut -d' ' -f1)
+	want=$({ echo "$token"; head -c 300000 "$work/src.data" 2>/dev/null; } | sha256sum | cut -d' ' -f1)
+	# what the guest wrote: the token line, then the first 300000 bytes of data.bin
+	want=$({ echo "$token"; debugfs -R "cat /data.bin" "$img" 2>/dev/null | head -c 300000; } |
+		sha256sum | cut -d' ' -f1)
+	[ -n "$got" ] && [ "$got" = "$want" ] && ok "the host finds new.txt in the image, content right" ||
+		no "new.txt in the image: sha256 $got, want $want"
+	e2fsck -fn "$img" >"$work/$name.fsck" 2>&1 && ok "e2fsck: the file system is clean" ||
+		no "e2fsck finds errors: $(tail -3 "$work/$name.fsck" | tr '\n' ' ')"
+	finish
+}
+
+case_ro() {
+	local img=$work/ro.ext4 sum before after
+	echo "  -- ro: a read-only disk refuses writes in the guest, and the image is untouched"
+	sum=$(make_image "$img")
+	before=$(sha256sum "$img" | cut -d' ' -f1)
+	cat >"$work/ro.sh" <<'EOF'
+echo "RO-FLAG $(cat /sys/block/vda/ro)"
+if dd if=/dev/zero of=/dev/vda bs=4096 count=1 seek=100 oflag=direct 2>/dev/null; then
+	echo "RAW-WRITE-SUCCEEDED"
+else
+	echo "RAW-WRITE-REFUSED"
+fi
+mkdir -p /mnt && mount -t ext4 -o ro /dev/vda /mnt && echo "GUEST-SUM $(sha256sum /mnt/data.bin | cut -d' ' -f1)"
+touch /mnt/x 2>/dev/null && echo "TOUCH-SUCCEEDED" || echo "TOUCH-REFUSED"
+umount /mnt
+EOF
+	boot ro "$work/ro.sh" --disk "$img,ro"
+	[ $rc -eq 0 ] && ok "exit status 0" || no "exit status $rc"
+	has "RO-FLAG 1" && ok "the guest sees the disk read-only (/sys/block/vda/ro = 1)" || no "ro flag not 1"
+	has "RAW-WRITE-REFUSED" && ok "a raw write to /dev/vda fails" || no "a raw write to /dev/vda succeeded"
+	has "TOUCH-REFUSED" && ok "a file write on the ro mount fails" || no "touch succeeded"
+	has "GUEST-SUM $sum" && ok "reads work" || no "read back differs"
+	after=$(sha256sum "$img" | cut -d' ' -f1)
+	[ "$before" = "$after" ] && ok "the image is byte-for-byte unchanged" || no "the image changed"
+	finish
+}
+
+# kill -9 of petrel right after the guest says its fsync returned: the host
+# must find the file (after e2fsck replays the journal, as a reboot would).
+case_kill() {
+	local img=$work/kill.ext4 pid got want i
+	echo "  -- kill9: kill -9 of petrel right after the guest's fsync returns loses nothing synced"
+	make_image "$img" >/dev/null
+	cat >"$work/kill.sh" <<'EOF'
+mkdir -p /mnt && mount -t ext4 /dev/vda /mnt || exit 1
+dd if=/dev/urandom of=/mnt/synced.bin bs=4096 count=256 conv=fsync 2>/dev/null
+sync
+echo "FSYNCED $(sha256sum /mnt/synced.bin | cut -d' ' -f1)"
+# keep writing, never synced: the kill comes in the middle of this
+while :; do dd if=/dev/urandom of=/mnt/unsynced.bin bs=65536 count=16 2>/dev/null; done
+EOF
+	log=$logs/virtio-kill9.log
+	initrd_with "$work/kill.sh" "$work/kill.initrd"
+	"$PETREL" run -k "$KERNEL" --initrd "$work/kill.initrd" \
+		--cmdline "console=ttyS0 panic=-1 quiet petrel.test=script" --disk "$img" \
+		</dev/null >"$log" 2>&1 &
+	pid=$!
+	for ((i = 0; i < TIMEOUT * 10; i++)); do
+		grep -q "^FSYNCED " "$log" && break
+		kill -0 $pid 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -9 $pid 2>/dev/null
+	wait $pid 2>/dev/null
+	want=$(grep -m1 -o "^FSYNCED [0-9a-f]*" "$log" | cut -d' ' -f2)
+	[ -n "$want" ] && ok "the guest synced synced.bin ($want) and petrel was killed" ||
+		no "the guest never reported its fsync"
+	e2fsck -fy "$img" >"$work/kill.fsck" 2>&1
+	[ $? -le 1 ] && ok "e2fsck replayed the journal" || no "e2fsck: $(tail -2 "$work/kill.fsck" | tr '\n' ' ')"
+	got=$(debugfs -R "cat /synced.bin" "$img" 2>/dev/null | sha256sum | cut -d' ' -f1)
+	[ -n "$want" ] && [ "$got" = "$want" ] && ok "synced.bin is intact in the image" ||
+		no "synced.bin in the image: sha256 $got, want $want"
+	finish
+}
+
+# An image on a full file system: the guest gets I/O errors; petrel lives.
+case_full() {
+	echo "  -- full: an image on a full host file system gives the guest I/O errors, and petrel goes on"
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "     SKIP needs root for a small tmpfs"
+		skip=$((skip + 1))
+		return
+	fi
+	mkdir -p "$work/full"
+	mount -t tmpfs -o size=4m tmpfs "$work/full" || { no "cannot mount a tmpfs"; finish; return; }
+	truncate -s 64M "$work/full/disk.raw"
+	cat >"$work/full.sh" <<'EOF'
+dd if=/dev/urandom of=/dev/vda bs=1M count=16 oflag=direct 2>/dev/null && echo "WRITE-SUCCEEDED" || echo "WRITE-FAILED"
+dmesg | grep -m1 -i "I/O error" | sed 's/^/DMESG /'
+dd if=/dev/vda of=/dev/null bs=1M count=1 2>/dev/null && echo "READ-STILL-WORKS"
+EOF
+	boot full "$work/full.sh" --disk "$work/full/disk.raw"
+	[ $rc -eq 0 ] && ok "exit status 0: petrel lived and the guest powered off" || no "exit status $rc"
+	has "WRITE-FAILED" && ok "the guest's write failed" || no "the guest's write did not fail"
+	has "DMESG .*I/O error" && ok "the guest logged an I/O error" || no "no I/O error in the guest's dmesg"
+	has "READ-STILL-WORKS" && ok "the disk still reads afterwards" || no "reads fail afterwards"
+	has "PETREL-TEST-DONE" && ok "the guest script ran to its end" || no "the guest script did not finish"
+	umount "$work/full"
+	finish
+}
+
+case_rng() { # name transport
+	local name=$1 transport=$2
+	echo "  -- $name: the guest reads /dev/hwrng from virtio-rng over virtio-$transport"
+	cat >"$work/$name.sh" <<'EOF'
+echo "RNG-CURRENT $(cat /sys/class/misc/hw_random/rng_current)"
+echo "RNG-BYTES $(dd if=/dev/hwrng bs=64 count=4 2>/dev/null | wc -c)"
+a=$(dd if=/dev/hwrng bs=32 count=1 2>/dev/null | sha256sum)
+b=$(dd if=/dev/hwrng bs=32 count=1 2>/dev/null | sha256sum)
+[ "$a" != "$b" ] && echo "RNG-DIFFERS"
+EOF
+	boot "$name" "$work/$name.sh" --rng=transport=$transport
+	[ $rc -eq 0 ] && ok "exit status 0" || no "exit status $rc"
+	has "RNG-CURRENT virtio_rng" && ok "rng_current is $(grep -m1 -o 'virtio_rng[.0-9]*' "$log")" ||
+		no "rng_current: $(grep -m1 RNG-CURRENT "$log")"
+	has "RNG-BYTES 256" && ok "256 bytes read from /dev/hwrng" || no "$(grep -m1 RNG-BYTES "$log")"
+	has "RNG-DIFFERS" && ok "two reads differ" || no "two reads were the same"
+	finish
+}
+
+cases=(rw-pci-uring rw-pci-sync rw-mmio-uring rw-mmio-sync ro kill9 full rng-pci rng-mmio)
+only=("$@")
+for c in "${cases[@]}"; do
+	if [ ${#only[@]} -gt 0 ] && [[ " ${only[*]} " != *" $c "* ]]; then
+		continue
+	fi
+	case $c in
+	rw-*) IFS=- read -r _ t io <<<"$c"; case_rw "$c" "$t" "$io" ;;
+	ro) case_ro ;;
+	kill9) case_kill ;;
+	full) case_full ;;
+	rng-*) case_rng "$c" "${c#rng-}" ;;
+	esac
+done
+echo "$pass $fail $skip" >"$result"
+[ $fail -eq 0 ]
