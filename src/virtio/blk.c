@@ -103,6 +103,17 @@ static void blk_finish(struct virtio_blk *b, struct blk_vreq *vr, uint8_t status
 	free(vr);
 }
 
+static const char *blk_op_name(enum blk_op op)
+{
+	switch (op) {
+	case BLK_OP_READ: return "preadv";
+	case BLK_OP_WRITE: return "pwritev";
+	case BLK_OP_FLUSH: return "fdatasync";
+	case BLK_OP_DISCARD: return "fallocate(PUNCH_HOLE)";
+	default: return "fallocate(ZERO_RANGE)";
+	}
+}
+
 static void blk_io_done(struct blk_req *r, int res)
 {
 	struct blk_vreq *vr = (struct blk_vreq *)r;
@@ -110,12 +121,9 @@ static void blk_io_done(struct blk_req *r, int res)
 
 	if (res < 0) {
 		if (vr->epoch == b->epoch && b->io_warnings++ < BLK_MAX_WARNINGS)
-			pt_warn("%s: %s of %llu bytes at offset %llu: %s; the guest gets an I/O error",
-				b->name, vr->type == VIRTIO_BLK_T_IN ? "read" :
-				vr->type == VIRTIO_BLK_T_OUT ? "write" :
-				vr->type == VIRTIO_BLK_T_FLUSH ? "flush" : "fallocate",
-				(unsigned long long)r->len, (unsigned long long)r->off,
-				strerror(-res));
+			pt_warn("%s: %s at byte %llu, %llu bytes: %s; the guest gets an I/O error",
+				b->name, blk_op_name(r->op), (unsigned long long)r->off,
+				(unsigned long long)r->len, strerror(-res));
 		if (b->io_warnings == BLK_MAX_WARNINGS)
 			pt_warn("%s: further I/O errors are only counted (--stats)", b->name);
 		blk_finish(b, vr, VIRTIO_BLK_S_IOERR);
