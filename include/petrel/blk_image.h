@@ -30,7 +30,7 @@
 
 struct blk_image {
 	int fd;
-	const char *path;
+	char *path;          /* a copy, for messages */
 	uint64_t size;       /* bytes the guest sees: a whole number of sectors */
 	uint64_t sectors;
 	bool readonly;

@@ -149,14 +149,16 @@ int blk_image_open(struct blk_image *img, const struct disk_config *cfg)
 
 	memset(img, 0, sizeof(*img));
 	img->fd = -1;
-	img->path = cfg->path;
+	img->path = strdup(cfg->path);
+	if (!img->path)
+		return -ENOMEM;
 	img->readonly = cfg->readonly;
 	img->direct = cfg->cache_none;
 	img->block_align = BLK_SECTOR_SIZE;
 	img->mem_align = 1;
 	err = open_image(cfg);
 	if (err < 0)
-		return err;
+		goto fail;
 	img->fd = err;
 	if (fstat(img->fd, &st) < 0) {
 		err = -errno;
@@ -210,8 +212,11 @@ int blk_image_open(struct blk_image *img, const struct disk_config *cfg)
 	probe_fallocate(img, bytes);
 	return 0;
 fail:
-	close(img->fd);
+	if (img->fd >= 0)
+		close(img->fd);
 	img->fd = -1;
+	free(img->path);
+	img->path = NULL;
 	return err;
 }
 
@@ -220,6 +225,8 @@ void blk_image_close(struct blk_image *img)
 	if (img->fd >= 0)
 		close(img->fd); /* drops the OFD lock */
 	img->fd = -1;
+	free(img->path);
+	img->path = NULL;
 }
 
 int blk_fallocate_mode(const struct blk_image *img, const struct blk_req *r)

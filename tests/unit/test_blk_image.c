@@ -88,7 +88,9 @@ static char *capture_end(void)
 
 static struct disk_config disk(const char *path, bool ro)
 {
-	struct disk_config c = { .path = path, .readonly = ro };
+	struct disk_config c = { .readonly = ro };
+
+	snprintf(c.path, sizeof(c.path), "%s", path);
 	return c;
 }
 
