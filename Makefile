@@ -19,7 +19,7 @@ CFLAGS  += -std=c11 -Wall -Wextra -Werror -pthread -fno-strict-aliasing
 # The decompression libraries are linked statically: a dynamic link maps and
 # relocates all five at every start (~0.4 MiB resident, measured in bench/),
 # even for a guest that needs none of them.
-LDLIBS  += -pthread -Wl,-Bstatic -lz -llzma -lzstd -llz4 -lbz2 -Wl,-Bdynamic
+LDLIBS  += -pthread -Wl,-Bstatic -lz -llzma -lzstd -llz4 -lbz2 -luring -Wl,-Bdynamic
 ifeq ($(SAN),1)
 CFLAGS  += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=address,undefined
