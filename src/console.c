@@ -1,18 +1,25 @@
+/*
+ * The console's input side and its set-up: stdin to the device (with the
+ * Ctrl-A escapes), the stop signals, raw mode for a terminal, registration
+ * on the I/O thread. The output buffer is in console_out.c.
+ */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include "petrel/console.h"
+#include "petrel/console_internal.h"
+#include "petrel/evloop.h"
 #include "petrel/exitcode.h"
 #include "petrel/util.h"
-#include "petrel/vm.h"
 
 #define CTRL_A 0x01
 
@@ -74,60 +81,6 @@ static int enter_raw_mode(void)
 	return 0;
 }
 
-int console_init(struct console *c, struct vm *vm, bool stdio,
-		 struct console_input input)
-{
-	sigset_t set;
-
-	memset(c, 0, sizeof(*c));
-	c->vm = vm;
-	c->input = input;
-	c->in_fd = c->out_fd = c->sig_fd = c->rx_room = -1;
-	c->wake[0] = c->wake[1] = -1;
-	c->rx_room = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (c->rx_room < 0)
-		return -errno;
-	if (pipe2(c->wake, O_CLOEXEC) < 0)
-		return -errno;
-	stop_signals(&set);
-	c->sig_fd = signalfd(-1, &set, SFD_CLOEXEC);
-	if (c->sig_fd < 0)
-		return -errno;
-	if (!stdio)
-		return 0;
-	c->out_fd = STDOUT_FILENO;
-	if (fcntl(STDIN_FILENO, F_GETFD) >= 0) {
-		c->in_fd = STDIN_FILENO;
-		if (isatty(STDIN_FILENO) && enter_raw_mode() == 0)
-			c->raw = true;
-	}
-	return 0;
-}
-
-void console_write(void *opaque, const uint8_t *buf, size_t len)
-{
-	struct console *c = opaque;
-
-	if (c->out_fd < 0)
-		return;
-	while (len) {
-		ssize_t n = write(c->out_fd, buf, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN) {
-				poll(&(struct pollfd){ .fd = c->out_fd, .events = POLLOUT }, 1, 100);
-				continue;
-			}
-			c->out_fd = -1; /* stdout went away: drop guest output */
-			return;
-		}
-		buf += n;
-		len -= (size_t)n;
-		c->bytes_out += (uint64_t)n;
-	}
-}
-
 void console_rx_ready(void *opaque)
 {
 	struct console *c = opaque;
@@ -167,7 +120,7 @@ static void flush_input(struct console *c)
 
 	if (!c->pend_len)
 		return;
-	n = c->input.deliver(c->input.opaque, c->pend, c->pend_len);
+	n = c->dev.deliver(c->dev.opaque, c->pend, c->pend_len);
 	memmove(c->pend, c->pend + n, c->pend_len - n);
 	c->pend_len -= n;
 	c->bytes_in += n;
@@ -199,7 +152,7 @@ static void handle_input(struct console *c, const uint8_t *buf, size_t len)
 		switch (buf[i]) {
 		case 'x':
 		case 'X':
-			vm_request_stop(c->vm, EXIT_TERMINATED, "quit from the console (Ctrl-A x)");
+			c->stop.stop(c->stop.opaque, EXIT_TERMINATED, "quit from the console (Ctrl-A x)");
 			return;
 		case 'h':
 		case 'H':
@@ -219,81 +172,192 @@ static void handle_input(struct console *c, const uint8_t *buf, size_t len)
 	queue_input(c, buf + start, len - start);
 }
 
-static void *console_thread(void *arg)
+static void input_close(struct console *c)
 {
-	struct console *c = arg;
-	uint8_t buf[256];
-
-	pthread_setname_np(pthread_self(), "console");
-	for (;;) {
-		/* rx_room only matters while input waits for the guest */
-		struct pollfd p[4] = {
-			{ .fd = c->wake[0], .events = POLLIN },
-			{ .fd = c->sig_fd, .events = POLLIN },
-			{ .fd = c->pend_len ? c->rx_room : -1, .events = POLLIN },
-			{ .fd = c->in_fd, .events = POLLIN },
-		};
-		int r = poll(p, 4, -1); /* a negative fd is skipped by poll */
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		if (p[0].revents)
-			break;
-		if (p[1].revents & POLLIN) {
-			struct signalfd_siginfo si;
-			if (read(c->sig_fd, &si, sizeof(si)) == sizeof(si))
-				vm_request_stop(c->vm, EXIT_TERMINATED, "stopped by signal %s",
-						strsignal((int)si.ssi_signo));
-		}
-		if (p[2].revents & POLLIN) {
-			uint64_t count;
-			if (read(c->rx_room, &count, sizeof(count)) < 0) {
-				/* EAGAIN: nothing to clear */
-			}
-		}
-		if (c->in_fd >= 0 && p[3].revents) {
-			ssize_t n = read(c->in_fd, buf, sizeof(buf));
-			if (n > 0)
-				handle_input(c, buf, (size_t)n);
-			else if (n == 0 || (errno != EINTR && errno != EAGAIN))
-				c->in_fd = -1; /* end of input: the guest keeps running */
-		}
-		flush_input(c);
-	}
-	return NULL;
+	if (c->in_polled)
+		evloop_del(c->io, c->in_fd);
+	c->in_fd = -1; /* end of input: the guest keeps running */
+	c->in_polled = false;
 }
 
-int console_start(struct console *c)
+static bool input_read(struct console *c)
 {
-	int err = pthread_create(&c->thread, NULL, console_thread, c);
+	uint8_t buf[256];
+	ssize_t n = read(c->in_fd, buf, sizeof(buf));
 
-	if (err)
-		return -err;
-	c->thread_started = true;
+	if (n > 0) {
+		handle_input(c, buf, (size_t)n);
+		flush_input(c);
+		return true;
+	}
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return false;
+	input_close(c);
+	return false;
+}
+
+/*
+ * stdin that epoll cannot watch (a regular file, /dev/null) is always
+ * readable: read it only while the device keeps up, so that it is paced
+ * by rx_room like a fast typist instead of overflowing the queue. The
+ * loop ends when the device comes up short (and will call rx_ready) or at
+ * the end of input: a UART FIFO holds 16 bytes.
+ */
+static void input_pull(struct console *c)
+{
+	while (c->in_fd >= 0 && !c->in_polled && !c->pend_len)
+		if (!input_read(c) && c->in_fd >= 0)
+			break;
+}
+
+static void on_input(void *opaque, uint32_t events)
+{
+	(void)events; /* EPOLLHUP: read() returns what is left, then 0 */
+	input_read(opaque);
+}
+
+static void on_rx_room(void *opaque, uint32_t events)
+{
+	struct console *c = opaque;
+	uint64_t count;
+
+	(void)events;
+	if (read(c->rx_room, &count, sizeof(count)) < 0) {
+		/* EAGAIN: nothing to clear */
+	}
+	flush_input(c);
+	input_pull(c);
+}
+
+static void on_signal(void *opaque, uint32_t events)
+{
+	struct console *c = opaque;
+	struct signalfd_siginfo si;
+	char reason[64];
+
+	(void)events;
+	if (read(c->sig_fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	snprintf(reason, sizeof(reason), "stopped by signal %s",
+		 strsignal((int)si.ssi_signo));
+	c->stop.stop(c->stop.opaque, EXIT_TERMINATED, reason);
+}
+
+int console_init_fds(struct console *c, struct evloop *io, int in_fd,
+		     int out_fd, struct console_dev dev, struct console_stop stop)
+{
+	pthread_condattr_t attr;
+	sigset_t set;
+	int err;
+
+	memset(c, 0, sizeof(*c));
+	c->io = io;
+	c->dev = dev;
+	c->stop = stop;
+	c->in_fd = c->out_fd = c->sig_fd = c->rx_room = c->out_kick = -1;
+	if ((err = -pthread_mutex_init(&c->out_lock, NULL)) < 0)
+		return err;
+	/* console_flush's deadline must not move with the wall clock */
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	err = -pthread_cond_init(&c->out_cond, &attr);
+	pthread_condattr_destroy(&attr);
+	if (err < 0) {
+		pthread_mutex_destroy(&c->out_lock);
+		return err;
+	}
+	c->out_lock_inited = true;
+
+	c->rx_room = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	c->out_kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (c->rx_room < 0 || c->out_kick < 0) {
+		err = -errno;
+		pt_err("console: eventfd: %s", strerror(errno));
+		goto fail;
+	}
+	stop_signals(&set);
+	c->sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (c->sig_fd < 0) {
+		err = -errno;
+		pt_err("console: signalfd: %s", strerror(errno));
+		goto fail;
+	}
+	if (out_fd >= 0) {
+		if ((err = console_out_open(c, out_fd)) < 0)
+			goto fail;
+	}
+	if ((err = evloop_add(io, c->sig_fd, EPOLLIN, on_signal, c)) < 0 ||
+	    (err = evloop_add(io, c->rx_room, EPOLLIN, on_rx_room, c)) < 0 ||
+	    (err = evloop_add(io, c->out_kick, EPOLLIN, console_out_kicked, c)) < 0) {
+		pt_err("console: cannot register with the I/O thread: %s", strerror(-err));
+		goto fail;
+	}
+	if (in_fd >= 0) {
+		c->in_fd = in_fd;
+		err = evloop_add(io, in_fd, EPOLLIN, on_input, c);
+		if (err == -EPERM) {
+			/* not pollable: pulled from the I/O thread, first now */
+			console_rx_ready(c);
+		} else if (err < 0) {
+			pt_err("console: cannot watch stdin (fd %d): %s", in_fd,
+			       strerror(-err));
+			goto fail;
+		} else {
+			c->in_polled = true;
+		}
+	}
 	return 0;
+fail:
+	console_destroy(c);
+	return err;
+}
+
+int console_init(struct console *c, struct evloop *io, bool stdio,
+		 struct console_dev dev, struct console_stop stop)
+{
+	int in_fd = -1, err;
+
+	if (stdio && fcntl(STDIN_FILENO, F_GETFD) >= 0)
+		in_fd = STDIN_FILENO;
+	err = console_init_fds(c, io, in_fd, stdio ? STDOUT_FILENO : -1, dev, stop);
+	if (err < 0)
+		return err;
+	if (in_fd >= 0 && isatty(in_fd) && enter_raw_mode() == 0)
+		c->raw = true;
+	return 0;
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
 }
 
 void console_destroy(struct console *c)
 {
-	if (c->thread_started) {
-		if (write(c->wake[1], "x", 1) < 0) {
-			/* the pipe cannot be full: one byte, written once */
-		}
-		pthread_join(c->thread, NULL);
-		c->thread_started = false;
-	}
+	/* -ENOENT for the fds that were never registered: nothing to undo */
+	if (c->sig_fd >= 0)
+		evloop_del(c->io, c->sig_fd);
+	if (c->rx_room >= 0)
+		evloop_del(c->io, c->rx_room);
+	if (c->out_kick >= 0)
+		evloop_del(c->io, c->out_kick);
+	if (c->in_polled)
+		evloop_del(c->io, c->in_fd);
+	c->in_polled = false;
+	c->in_fd = -1;
+	console_out_close(c);
 	if (c->raw) {
 		console_restore_terminal();
 		c->raw = false;
 	}
-	for (int i = 0; i < 2; i++)
-		if (c->wake[i] >= 0)
-			close(c->wake[i]);
-	if (c->sig_fd >= 0)
-		close(c->sig_fd);
-	if (c->rx_room >= 0)
-		close(c->rx_room);
-	c->wake[0] = c->wake[1] = c->sig_fd = c->rx_room = -1;
+	close_fd(&c->sig_fd);
+	close_fd(&c->rx_room);
+	close_fd(&c->out_kick);
+	if (c->out_lock_inited) {
+		pthread_cond_destroy(&c->out_cond);
+		pthread_mutex_destroy(&c->out_lock);
+		c->out_lock_inited = false;
+	}
 }

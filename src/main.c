@@ -94,7 +94,7 @@ int main(int argc, char **argv)
 
 	/*
 	 * Before any thread exists: the vCPU kick signal and the stop signals
-	 * are blocked everywhere; vCPU threads unblock the kick, the console
+	 * are blocked everywhere; vCPU threads unblock the kick, the I/O
 	 * thread takes the stop signals through a signalfd.
 	 */
 	sigemptyset(&kick);

@@ -108,7 +108,13 @@ int vm_create_machine(struct vm *vm, const struct vm_config *cfg)
 	if ((err = cpuid_init(vm)) < 0)
 		return err;
 
-	return vm_devices_create(vm);
+	if ((err = evloop_init(&vm->io)) < 0)
+		return err;
+	vm->io_inited = true;
+	if ((err = vm_devices_create(vm)) < 0)
+		return err;
+	/* after the devices registered their fds, before any vCPU runs */
+	return evloop_start(&vm->io, "io");
 }
 
 int vm_create_vcpus(struct vm *vm)
@@ -126,7 +132,7 @@ int vm_create_vcpus(struct vm *vm)
 			return err;
 		/*
 		 * Published whole, under the lock vm_request_stop holds while it
-		 * walks the vCPUs (the console thread may stop the VM now). One
+		 * walks the vCPUs (the I/O thread may stop the VM now). One
 		 * made after a stop gets the immediate_exit it missed, so it
 		 * cannot enter the guest even if someone runs it by hand.
 		 */
@@ -279,6 +285,8 @@ int vm_run(struct vm *vm)
 		v->thread_started = false;
 		pthread_mutex_unlock(&vm->stop.lock);
 	}
+	/* the guest's last words: its console output still buffered */
+	vm_devices_flush(vm);
 	if (vm->cfg->stats)
 		print_stats(vm);
 	return vm->stop.status;
@@ -290,9 +298,13 @@ void vm_destroy(struct vm *vm)
 	unsigned nr;
 
 	/*
-	 * The console thread still runs until vm_devices_destroy and may stop
-	 * the VM: unpublish the vCPUs before their kvm_run pages go away.
+	 * The I/O thread goes first: its callbacks reach the devices (and may
+	 * stop the VM), and nothing may call them once teardown begins. The
+	 * unpublishing below keeps any other thread that may still stop the
+	 * VM (a test's watchdog) away from freed vCPUs.
 	 */
+	if (vm->io_inited)
+		evloop_stop(&vm->io);
 	pthread_mutex_lock(&vm->stop.lock);
 	vcpus = vm->vcpus;
 	nr = vm->nr_vcpus;
@@ -303,6 +315,10 @@ void vm_destroy(struct vm *vm)
 		vcpu_destroy(&vcpus[i]);
 	free(vcpus);
 	vm_devices_destroy(vm);
+	if (vm->io_inited) {
+		evloop_destroy(&vm->io);
+		vm->io_inited = false;
+	}
 	free(vm->cpuid);
 	vm->cpuid = NULL;
 	if (vm->vm_fd >= 0)

@@ -4,7 +4,8 @@
  * inside its port window), the ACPI PM block (for poweroff) and PM timer,
  * the POST ports and the boot marker. Each is a state machine in
  * src/devices/; here they are allocated, given their irq lines, clocks and
- * sinks, and put on the buses.
+ * sinks, and put on the buses. The console registers its fds on the VM's
+ * I/O thread (vm->io), which vm.c starts once everything is built.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -73,6 +74,16 @@ static size_t com1_deliver(void *opaque, const uint8_t *buf, size_t len)
 	return serial8250_receive(opaque, buf, len);
 }
 
+static void com1_tx_ready(void *opaque)
+{
+	serial8250_tx_ready(opaque);
+}
+
+static void console_stop(void *opaque, int status, const char *reason)
+{
+	vm_request_stop(opaque, status, "%s", reason);
+}
+
 static int add_pio(struct vm *vm, uint64_t base, uint64_t len,
 		   const struct bus_dev_ops *ops, void *opaque, const char *name)
 {
@@ -94,8 +105,9 @@ int vm_devices_create(struct vm *vm)
 		return -ENOMEM;
 	vm->dev = d;
 
-	err = console_init(&d->console, vm, vm->cfg->console == CONSOLE_STDIO,
-			   (struct console_input){ com1_deliver, &d->com1 });
+	err = console_init(&d->console, &vm->io, vm->cfg->console == CONSOLE_STDIO,
+			   (struct console_dev){ com1_deliver, com1_tx_ready, &d->com1 },
+			   (struct console_stop){ console_stop, vm });
 	if (err < 0) {
 		pt_err("console: %s", strerror(-err));
 		return err;
@@ -177,11 +189,6 @@ int vm_devices_create(struct vm *vm)
 			return err;
 		}
 	}
-
-	if ((err = console_start(&d->console)) < 0) {
-		pt_err("console thread: %s", strerror(-err));
-		return err;
-	}
 	return 0;
 }
 
@@ -191,7 +198,7 @@ void vm_devices_destroy(struct vm *vm)
 
 	if (!d)
 		return;
-	/* the console thread feeds COM1: stop it first */
+	/* the I/O thread, which feeds COM1, was stopped first (vm_destroy) */
 	if (d->console_up)
 		console_destroy(&d->console);
 	if (d->pm_up)
@@ -207,6 +214,14 @@ void vm_devices_destroy(struct vm *vm)
 	free(d);
 	vm->dev = NULL;
 	vm->console = NULL;
+}
+
+void vm_devices_flush(struct vm *vm)
+{
+	struct vm_devices *d = vm->dev;
+
+	if (d && d->console_up)
+		console_flush(&d->console);
 }
 
 void vm_devices_print_stats(struct vm *vm)

@@ -7,7 +7,8 @@
  * plan main built before any of it: segments copied into RAM, vCPUs, the
  * BSP's registers from the plan's entry) -> vm_run() (starts one thread per
  * vCPU, waits until the guest or the user stops the VM, returns the exit
- * status) -> vm_destroy() (reverse order; safe on a half-built VM).
+ * status once console output is flushed) -> vm_destroy() (the I/O thread
+ * first, then reverse order; safe on a half-built VM).
  */
 #ifndef PETREL_VM_H
 #define PETREL_VM_H
@@ -20,6 +21,7 @@
 
 #include "petrel/bus.h"
 #include "petrel/config.h"
+#include "petrel/evloop.h"
 #include "petrel/irq.h"
 #include "petrel/memory.h"
 #include "petrel/power.h"
@@ -60,7 +62,7 @@ struct vcpu {
  * guards what vm_request_stop walks to reach the vCPUs: vm->vcpus,
  * vm->nr_vcpus and each vcpu's thread and thread_started. Their writers
  * (vm_create_vcpus, vcpu_start, vm_run, vm_destroy) all run on one thread
- * and take it to write; the console thread and vCPU threads read under it.
+ * and take it to write; the I/O thread and vCPU threads read under it.
  */
 struct vm_stop {
 	pthread_mutex_t lock;
@@ -99,6 +101,13 @@ struct vm {
 	unsigned nr_vcpus;
 	struct vm_devices *dev;
 	struct console *console;
+	/*
+	 * The I/O thread: devices that wait on the host (the console, later
+	 * virtio backends) get &vm->io injected. Started before the vCPUs,
+	 * stopped first in vm_destroy.
+	 */
+	struct evloop io;
+	bool io_inited;
 	struct vm_stop stop;
 	int kick_signal;   /* real-time signal that knocks a vCPU out of KVM_RUN */
 	vm_exit_hook exit_hook;
@@ -133,6 +142,8 @@ bool vm_stopping(struct vm *vm);
 /* Devices: built by vm_devices.c. */
 int vm_devices_create(struct vm *vm);
 void vm_devices_destroy(struct vm *vm);
+/* After the vCPUs stopped: waits (bounded) until console output is out. */
+void vm_devices_flush(struct vm *vm);
 void vm_devices_print_stats(struct vm *vm);
 
 /* vCPUs: vcpu.c */

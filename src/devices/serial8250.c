@@ -156,23 +156,55 @@ static uint8_t rx_pop(struct serial8250 *s)
 
 static uint8_t lsr_value(const struct serial8250 *s)
 {
-	/* the transmitter is always empty: THRE and TEMT always set */
-	return s->lsr | UART_LSR_THRE | UART_LSR_TEMT |
+	/*
+	 * No shift register is modelled: a byte the sink took is on the wire,
+	 * so THR empty and transmitter empty are the same condition.
+	 */
+	return s->lsr | (s->tx_count ? 0 : UART_LSR_THRE | UART_LSR_TEMT) |
 	       (s->rx_count ? UART_LSR_DR : 0);
+}
+
+/* Hands the transmit FIFO to the sink, oldest byte first, while it takes. */
+static void tx_drain(struct serial8250 *s)
+{
+	while (s->tx_count) {
+		if (s->sink.write &&
+		    !s->sink.write(s->sink.opaque, &s->tx_fifo[s->tx_head], 1))
+			return; /* the sink is full: wait for serial8250_tx_ready */
+		s->tx_head = (s->tx_head + 1) % SERIAL8250_FIFO_SIZE;
+		s->tx_count--;
+	}
+}
+
+static void tx_reset(struct serial8250 *s)
+{
+	s->tx_head = 0;
+	s->tx_count = 0;
+	s->thre_pending = true;
 }
 
 static void thr_write(struct serial8250 *s, uint8_t c)
 {
-	if (loopback(s))
+	if (loopback(s)) {
 		rx_push(s, c);
-	else if (s->sink.write)
-		s->sink.write(s->sink.opaque, &c, 1);
+		s->thre_pending = true;
+		return;
+	}
+	/* THRE was clear: the guest wrote anyway, and a full FIFO loses it */
+	if (s->tx_count >= (fifo_on(s) ? SERIAL8250_FIFO_SIZE : 1u)) {
+		s->tx_lost++;
+		return;
+	}
+	s->tx_fifo[(s->tx_head + s->tx_count) % SERIAL8250_FIFO_SIZE] = c;
+	s->tx_count++;
+	tx_drain(s);
 	/*
-	 * Writing THR acknowledges a THRE interrupt, but the byte leaves at
-	 * once, so THR is empty again and the interrupt is due again: that is
-	 * what keeps an interrupt-driven transmitter (Linux) going.
+	 * Writing THR acknowledges a THRE interrupt; when the byte left at
+	 * once THR is empty again and the interrupt is due again: that is what
+	 * keeps an interrupt-driven transmitter (Linux) going. Otherwise it
+	 * comes from serial8250_tx_ready, when the FIFO has drained.
 	 */
-	s->thre_pending = true;
+	s->thre_pending = s->tx_count == 0;
 }
 
 static void fcr_write(struct serial8250 *s, uint8_t v)
@@ -181,7 +213,7 @@ static void fcr_write(struct serial8250 *s, uint8_t v)
 	if ((v ^ s->fcr) & UART_FCR_ENABLE_FIFO) {
 		s->fcr = v & UART_FCR_ENABLE_FIFO;
 		rx_reset(s);
-		s->thre_pending = true;
+		tx_reset(s);
 	}
 	/* the other bits are only programmed while FCR0 is set */
 	if (!(v & UART_FCR_ENABLE_FIFO)) {
@@ -191,7 +223,7 @@ static void fcr_write(struct serial8250 *s, uint8_t v)
 	if (v & UART_FCR_CLEAR_RCVR)
 		rx_reset(s);
 	if (v & UART_FCR_CLEAR_XMIT)
-		s->thre_pending = true;
+		tx_reset(s);
 	/* clear bits self-reset; bits 5:4 are reserved on a 16550A */
 	s->fcr = v & (UART_FCR_ENABLE_FIFO | UART_FCR_DMA_SELECT |
 		      UART_FCR_TRIGGER_MASK);
@@ -246,8 +278,8 @@ static void reg_write(struct serial8250 *s, unsigned reg, uint8_t v)
 			s->dlm = v;
 			break;
 		}
-		/* THR is always empty, so enabling ETBEI raises THRE at once */
-		if (!(s->ier & UART_IER_THRI) && (v & UART_IER_THRI))
+		/* enabling ETBEI with THR empty raises THRE at once */
+		if (!(s->ier & UART_IER_THRI) && (v & UART_IER_THRI) && !s->tx_count)
 			s->thre_pending = true;
 		s->ier = v & IER_MASK;
 		break;
@@ -364,4 +396,16 @@ size_t serial8250_rx_space(struct serial8250 *s)
 		s->rx_wanted = true;
 	pthread_mutex_unlock(&s->lock);
 	return n;
+}
+
+void serial8250_tx_ready(struct serial8250 *s)
+{
+	pthread_mutex_lock(&s->lock);
+	if (s->tx_count) {
+		tx_drain(s);
+		if (!s->tx_count)
+			s->thre_pending = true;
+		irq_update(s);
+	}
+	pthread_mutex_unlock(&s->lock);
 }

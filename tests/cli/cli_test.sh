@@ -116,7 +116,10 @@ for mode in 1:i8042 2:cf9 3:acpi 4:outl 5:outw; do
 	ld -m elf_i386 -N -nostdlib -static --no-warn-rwx-segments -e _start -Ttext=0x100000 \
 		-o "$tmp/power-${mode#*:}.elf" "$tmp/power.o" || guests_built=0
 done
-[ $guests_built -eq 1 ] || { echo "  FAIL cannot build tests/cli/power_guest.S"; fail=$((fail + 1)); }
+cc -m32 -c tests/cli/com1_flood.S -o "$tmp/flood.o" &&
+ld -m elf_i386 -N -nostdlib -static --no-warn-rwx-segments -e _start -Ttext=0x100000 \
+	-o "$tmp/flood.elf" "$tmp/flood.o" || guests_built=0
+[ $guests_built -eq 1 ] || { echo "  FAIL cannot build the guests in tests/cli/"; fail=$((fail + 1)); }
 
 if [ "$part" != kvm ]; then
 # No /dev/kvm at all: a good kernel gets as far as the plan, then the
@@ -163,6 +166,59 @@ for m in i8042 cf9 acpi outl outw; do
 		expect "$name" $status "$want" -- run -k "$tmp/power-$m.elf" --console none "${extra[@]}"
 	fi
 done
+
+# SIGTERM while the guest floods COM1 and stdout is a pipe nobody reads: a
+# stalled stdout must not hang a vCPU, so petrel still stops promptly with
+# status 5, saying how much output it dropped. 20 s is a hang detector, not
+# a timing assertion (the flush on stop waits 1 s for a stdout that takes
+# nothing). The shell holds the FIFO's read end (fd 7) and never reads it;
+# FIONREAD on it (perl, 0x541B) tells when the pipe is full.
+stalled_stdout_case() {
+	local name="SIGTERM with stdout stalled (a full pipe)" n last=-1 same=0 rc
+	mkfifo "$tmp/stalled" && exec 7<>"$tmp/stalled" || {
+		echo "  FAIL $name: cannot make a FIFO"; fail=$((fail + 1)); return; }
+	"$PETREL" run -k "$tmp/flood.elf" </dev/null >"$tmp/stalled" 2>"$tmp/out" &
+	local pid=$!
+	for _ in $(seq 600); do # until the pipe stops filling (at most ~60 s)
+		n=$(perl -e 'open(my $f, "<&=", 7) or die; my $b = pack("L", 0);
+			ioctl($f, 0x541B, $b) or die; print unpack("L", $b)' 2>/dev/null) || { sleep 5; break; }
+		if [ "$n" -gt 0 ] && [ "$n" -eq "$last" ]; then
+			same=$((same + 1)); [ $same -ge 5 ] && break
+		else
+			same=0
+		fi
+		last=$n
+		kill -0 $pid 2>/dev/null || break
+		sleep 0.1
+	done
+	sleep 1 # the console's own buffer fills behind the pipe
+	kill -TERM $pid
+	for _ in $(seq 200); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
+	if kill -0 $pid 2>/dev/null; then
+		echo "  FAIL $name: petrel still runs 20 s after SIGTERM (pipe held $last bytes)"
+		tail -3 "$tmp/out" | sed 's/^/    /'
+		kill -KILL $pid; wait $pid 2>/dev/null
+		fail=$((fail + 1))
+	else
+		wait $pid; rc=$?
+		if [ $rc -eq 5 ] && grep -q "stopped by signal" "$tmp/out" &&
+		   grep -q "bytes of guest output dropped" "$tmp/out"; then
+			echo "  ok   $name"; pass=$((pass + 1))
+		else
+			echo "  FAIL $name: status $rc (want 5, pipe held $last bytes)"
+			tail -3 "$tmp/out" | sed 's/^/    /'; fail=$((fail + 1))
+		fi
+	fi
+	exec 7>&-
+	rm -f "$tmp/stalled"
+}
+if [ $have_kvm -eq 0 ]; then
+	skip_case "SIGTERM with stdout stalled (a full pipe)" "/dev/kvm is not available here"
+elif [ $guests_built -eq 0 ]; then
+	skip_case "SIGTERM with stdout stalled (a full pipe)" "guest not built"
+else
+	stalled_stdout_case
+fi
 
 # Signals and the console escape, with the kernel running (needs KVM).
 if [ $have_kvm -eq 0 ] || [ $have_kernel -eq 0 ]; then

@@ -1,6 +1,6 @@
 /*
  * A stop request reaches every vCPU, whatever part of their creation and
- * start it races with (the console thread may see SIGTERM or Ctrl-A x at
+ * start it races with (the I/O thread may see SIGTERM or Ctrl-A x at
  * any moment, also while vm_create_vcpus and vm_run are still running):
  *
  * 1. kick: the stop comes while vcpu_start is starting a vCPU whose thread

@@ -21,6 +21,7 @@ struct rec {
 	size_t out_len;
 	unsigned write_calls;
 	unsigned rx_ready_calls;
+	size_t room; /* what the sink takes before it is full */
 	struct serial8250 s;
 };
 
@@ -44,13 +45,16 @@ static int rec_msi(void *opaque, uint64_t addr, uint32_t data)
 
 static const struct irqchip_ops rec_ops = { rec_set_level, rec_msi };
 
-static void rec_write(void *opaque, const uint8_t *buf, size_t len)
+static size_t rec_write(void *opaque, const uint8_t *buf, size_t len)
 {
 	struct rec *r = opaque;
+	size_t n = 0;
 
 	r->write_calls++;
-	for (size_t i = 0; i < len && r->out_len < sizeof(r->out); i++)
-		r->out[r->out_len++] = buf[i];
+	for (; n < len && n < r->room && r->out_len < sizeof(r->out); n++)
+		r->out[r->out_len++] = buf[n];
+	r->room -= n;
+	return n;
 }
 
 static void rec_rx_ready(void *opaque)
@@ -64,6 +68,7 @@ static int setup(void **state)
 
 	r->chip.ops = &rec_ops;
 	r->chip.opaque = r;
+	r->room = SIZE_MAX;
 	struct irq_line line = { &r->chip, GSI_SERIAL0 };
 	struct serial8250_sink sink = { rec_write, rec_rx_ready, r };
 	assert_int_equal(serial8250_init(&r->s, line, sink), 0);
@@ -520,6 +525,108 @@ static void test_hostile_sequences(void **state)
 		assert_int_equal(r->irq_level[i], (i % 2) == 0);
 }
 
+/*
+ * A full sink (a stalled stdout behind the console's buffer): the bytes wait
+ * in the transmit FIFO, LSR shows the transmitter busy, and nothing is lost
+ * or reordered; when the sink has room again, the FIFO moves on and the
+ * THRE interrupt comes back only once it is empty.
+ */
+static void test_tx_backpressure_fifo(void **state)
+{
+	struct rec *r = *state;
+	char want[20];
+
+	out(r, UART_MCR, UART_MCR_OUT2);
+	out(r, UART_FCR, UART_FCR_ENABLE_FIFO);
+	out(r, UART_IER, UART_IER_THRI);
+	assert_int_equal(in(r, UART_IIR), 0xc0 | UART_IIR_THRI);
+	r->room = 2;
+	for (int i = 0; i < 18; i++) /* 2 leave, 16 fill the FIFO */
+		out(r, UART_TX, (uint8_t)('a' + i));
+	assert_int_equal(r->out_len, 2);
+	/* transmitter busy: THRE and TEMT clear, no THRE interrupt */
+	assert_int_equal(in(r, UART_LSR) & (UART_LSR_THRE | UART_LSR_TEMT), 0);
+	assert_int_equal(in(r, UART_IIR), 0xc0 | UART_IIR_NO_INT);
+	assert_int_equal(last_level(r), 0);
+	/* a guest that writes anyway loses that byte, as on hardware */
+	out(r, UART_TX, '!');
+	assert_int_equal(r->s.tx_lost, 1);
+	/* room for 5: the FIFO moves on but is not empty, still busy */
+	r->room = 5;
+	serial8250_tx_ready(&r->s);
+	assert_int_equal(r->out_len, 7);
+	assert_int_equal(in(r, UART_LSR) & UART_LSR_THRE, 0);
+	assert_int_equal(last_level(r), 0);
+	/* all the room it needs: empty, THRE and TEMT back, interrupt raised */
+	r->room = SIZE_MAX;
+	serial8250_tx_ready(&r->s);
+	assert_int_equal(r->out_len, 18);
+	assert_int_equal(in(r, UART_LSR) & (UART_LSR_THRE | UART_LSR_TEMT),
+			 UART_LSR_THRE | UART_LSR_TEMT);
+	assert_int_equal(last_level(r), 1);
+	assert_int_equal(in(r, UART_IIR), 0xc0 | UART_IIR_THRI);
+	assert_int_equal(last_level(r), 0);
+	for (int i = 0; i < 18; i++)
+		want[i] = (char)('a' + i);
+	assert_memory_equal(r->out, want, 18);
+	/* a spurious tx_ready changes nothing */
+	serial8250_tx_ready(&r->s);
+	assert_int_equal(r->out_len, 18);
+	assert_int_equal(in(r, UART_IIR), 0xc0 | UART_IIR_NO_INT);
+}
+
+/* Without FIFOs the transmitter holds one byte, like an 8250's THR. */
+static void test_tx_backpressure_no_fifo(void **state)
+{
+	struct rec *r = *state;
+
+	r->room = 0;
+	out(r, UART_TX, 'x');
+	assert_int_equal(in(r, UART_LSR) & (UART_LSR_THRE | UART_LSR_TEMT), 0);
+	out(r, UART_TX, 'y'); /* lost: THR was full */
+	assert_int_equal(r->s.tx_lost, 1);
+	/* enabling ETBEI while THR is full raises nothing yet */
+	out(r, UART_MCR, UART_MCR_OUT2);
+	out(r, UART_IER, UART_IER_THRI);
+	assert_int_equal(in(r, UART_IIR), UART_IIR_NO_INT);
+	r->room = 1;
+	serial8250_tx_ready(&r->s);
+	assert_int_equal(r->out_len, 1);
+	assert_int_equal(r->out[0], 'x');
+	assert_int_equal(last_level(r), 1);
+	assert_int_equal(in(r, UART_IIR), UART_IIR_THRI);
+	/* a guest polling THRE, as Linux's early console does: byte by byte */
+	r->room = 0;
+	out(r, UART_TX, '1');
+	assert_int_equal(in(r, UART_LSR) & UART_LSR_THRE, 0);
+	r->room = 1;
+	serial8250_tx_ready(&r->s);
+	assert_int_equal(in(r, UART_LSR) & UART_LSR_THRE, UART_LSR_THRE);
+	out(r, UART_TX, '2');
+	assert_int_equal(r->out_len, 2); /* the room went to '1': '2' waits */
+	r->room = 1;
+	serial8250_tx_ready(&r->s);
+	assert_memory_equal(r->out, "x12", 3);
+}
+
+/* Clearing the transmit FIFO drops what the sink has not taken. */
+static void test_tx_clear_fifo(void **state)
+{
+	struct rec *r = *state;
+
+	out(r, UART_FCR, UART_FCR_ENABLE_FIFO);
+	r->room = 0;
+	out(r, UART_TX, 'a');
+	out(r, UART_TX, 'b');
+	assert_int_equal(in(r, UART_LSR) & UART_LSR_TEMT, 0);
+	out(r, UART_FCR, UART_FCR_ENABLE_FIFO | UART_FCR_CLEAR_XMIT);
+	assert_int_equal(in(r, UART_LSR) & (UART_LSR_THRE | UART_LSR_TEMT),
+			 UART_LSR_THRE | UART_LSR_TEMT);
+	r->room = SIZE_MAX;
+	serial8250_tx_ready(&r->s);
+	assert_int_equal(r->out_len, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -540,6 +647,9 @@ int main(void)
 		T(test_linux_autoconfig_finds_16550a),
 		T(test_bad_sizes_and_offsets),
 		T(test_hostile_sequences),
+		T(test_tx_backpressure_fifo),
+		T(test_tx_backpressure_no_fifo),
+		T(test_tx_clear_fifo),
 #undef T
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -153,7 +153,7 @@ static void *stopper(void *arg)
 }
 
 /*
- * The console thread stopping the VM while vm_run starts the vCPUs, at
+ * The I/O thread stopping the VM while vm_run starts the vCPUs, at
  * many different moments. Either stop may win (the console's, or a vCPU's
  * own on its failed KVM_RUN), vm_run must return, and no thread may be
  * left behind. Without KVM the vCPUs never block, so this cannot show a

@@ -522,6 +522,55 @@ static int kvm_available(void)
 	return 1;
 }
 
+/* A memfd standing in for fd `fd` (struct kit_capture, in kit.h). */
+static int capture_begin(struct kit_capture *c, int fd)
+{
+	c->fd = fd;
+	c->saved = c->mem = -1;
+	fflush(NULL);
+	c->mem = memfd_create("kit-capture", MFD_CLOEXEC);
+	c->saved = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (c->mem < 0 || c->saved < 0 || dup2(c->mem, fd) < 0)
+		return -errno;
+	return 0;
+}
+
+/* What was written so far, NUL-terminated (NULL if nothing could be read). */
+static void capture_read(struct kit_capture *c, char **out, size_t *len)
+{
+	off_t size;
+
+	fflush(NULL);
+	*out = NULL;
+	*len = 0;
+	if (c->mem < 0)
+		return;
+	size = lseek(c->mem, 0, SEEK_END);
+	if (size >= 0 && (*out = calloc(1, (size_t)size + 1))) {
+		ssize_t n = pread(c->mem, *out, (size_t)size, 0);
+		*len = n > 0 ? (size_t)n : 0;
+		(*out)[*len] = 0;
+	}
+}
+
+static void capture_restore(struct kit_capture *c)
+{
+	fflush(NULL);
+	if (c->saved >= 0) {
+		dup2(c->saved, c->fd);
+		close(c->saved);
+	}
+	if (c->mem >= 0)
+		close(c->mem);
+	c->saved = c->mem = -1;
+}
+
+static void capture_end(struct kit_capture *c, char **out, size_t *len)
+{
+	capture_read(c, out, len);
+	capture_restore(c);
+}
+
 int kit_vm_create(struct kit_vm *k, const struct kit_opts *o)
 {
 	const uint8_t *img;
@@ -532,6 +581,7 @@ int kit_vm_create(struct kit_vm *k, const struct kit_opts *o)
 
 	memset(k, 0, sizeof(*k));
 	k->saved_stdin = -1;
+	k->console_cap = (struct kit_capture){ -1, -1, -1 };
 	pthread_mutex_init(&k->lock, NULL);
 	pthread_cond_init(&k->run_cond, NULL);
 	k->lock_inited = true;
@@ -580,6 +630,15 @@ int kit_vm_create(struct kit_vm *k, const struct kit_opts *o)
 		close(null);
 	}
 
+	/*
+	 * The console picks how to write stdout when the VM is made (console.c:
+	 * a pipe or terminal is reopened), so stdout is the memfd from now on.
+	 */
+	if (k->opts.capture_console && (err = capture_begin(&k->console_cap, STDOUT_FILENO)) < 0) {
+		fprintf(stderr, "kit: cannot capture stdout: %s\n", strerror(-err));
+		return err;
+	}
+
 	k->vm_inited = true;
 	if ((err = vm_create_machine(&k->vm, &k->cfg)) < 0) {
 		fprintf(stderr, "kit: vm_create_machine: %s\n", strerror(-err));
@@ -610,45 +669,6 @@ int kit_vm_create(struct kit_vm *k, const struct kit_opts *o)
 	return 0;
 }
 
-/* A memfd standing in for fd `fd` during the run. */
-struct capture {
-	int fd, saved, mem;
-};
-
-static int capture_begin(struct capture *c, int fd)
-{
-	c->fd = fd;
-	c->saved = c->mem = -1;
-	fflush(NULL);
-	c->mem = memfd_create("kit-capture", MFD_CLOEXEC);
-	c->saved = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-	if (c->mem < 0 || c->saved < 0 || dup2(c->mem, fd) < 0)
-		return -errno;
-	return 0;
-}
-
-static void capture_end(struct capture *c, char **out, size_t *len)
-{
-	off_t size;
-
-	fflush(NULL);
-	if (c->saved >= 0) {
-		dup2(c->saved, c->fd);
-		close(c->saved);
-	}
-	*out = NULL;
-	*len = 0;
-	if (c->mem < 0)
-		return;
-	size = lseek(c->mem, 0, SEEK_END);
-	if (size >= 0 && (*out = calloc(1, (size_t)size + 1))) {
-		ssize_t n = pread(c->mem, *out, (size_t)size, 0);
-		*len = n > 0 ? (size_t)n : 0;
-		(*out)[*len] = 0;
-	}
-	close(c->mem);
-}
-
 static void *watchdog(void *arg)
 {
 	struct kit_vm *k = arg;
@@ -675,13 +695,11 @@ static void *watchdog(void *arg)
 
 int kit_run(struct kit_vm *k)
 {
-	struct capture out = { -1, -1, -1 }, err = { -1, -1, -1 };
+	struct kit_capture err = { -1, -1, -1 };
 	pthread_t wd;
 	bool wd_started;
 	int status;
 
-	if (k->opts.capture_console && capture_begin(&out, STDOUT_FILENO) < 0)
-		kit_fail(k, "cannot capture stdout: %s", strerror(errno));
 	if (k->opts.capture_stderr && capture_begin(&err, STDERR_FILENO) < 0)
 		kit_fail(k, "cannot capture stderr: %s", strerror(errno));
 
@@ -697,7 +715,7 @@ int kit_run(struct kit_vm *k)
 
 	if (k->opts.capture_console) {
 		free(k->console_out);
-		capture_end(&out, &k->console_out, &k->console_len);
+		capture_read(&k->console_cap, &k->console_out, &k->console_len);
 	}
 	if (k->opts.capture_stderr) {
 		free(k->stderr_out);
@@ -714,6 +732,7 @@ void kit_destroy(struct kit_vm *k)
 		vm_destroy(&k->vm);
 		k->vm_inited = false;
 	}
+	capture_restore(&k->console_cap);
 	if (k->saved_stdin >= 0) {
 		dup2(k->saved_stdin, STDIN_FILENO);
 		close(k->saved_stdin);

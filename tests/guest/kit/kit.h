@@ -86,9 +86,11 @@ struct kit_opts {
 	/*
 	 * COM1: by default its output is dropped (CONSOLE_NONE). console sends
 	 * it to stdout like `petrel run`; capture_console collects it into
-	 * kit_vm.console_out instead (fd 1 is redirected during kit_run, and fd 0
-	 * is /dev/null while the VM exists, so petrel's console thread neither
-	 * reads the terminal nor puts it in raw mode).
+	 * kit_vm.console_out instead (fd 1 is a memfd from kit_vm_create to
+	 * kit_destroy, because the console decides how to write stdout when
+	 * the VM is made; kit_run reads it once the VM stopped). fd 0 is
+	 * /dev/null while the VM exists, so petrel's console neither reads the
+	 * terminal nor puts it in raw mode.
 	 */
 	bool console;
 	bool capture_console;
@@ -110,6 +112,11 @@ struct kit_opts {
 				   const struct kit_trap *t);
 	enum exit_hook_result (*on_exit)(struct kit_vm *k, struct vcpu *v);
 	void *opaque; /* for the callbacks */
+};
+
+/* A memfd standing in for an fd (private to kit.c). */
+struct kit_capture {
+	int fd, saved, mem;
 };
 
 /* What the kit saw of one vCPU. */
@@ -143,6 +150,7 @@ struct kit_vm {
 	bool vm_inited, lock_inited;
 	uint8_t *file_image;
 	int saved_stdin;
+	struct kit_capture console_cap;
 	sigset_t saved_sigmask;
 	bool sigmask_saved;
 };
