@@ -26,11 +26,13 @@
 #include "petrel/serial8250.h"
 #include "petrel/util.h"
 #include "petrel/vm.h"
+#include "petrel/vm_virtio.h"
 
 #define PORT_POST 0x80      /* POST codes; Linux's io_delay writes here */
 #define PORT_IO_DELAY 0xed  /* the alternative io_delay port */
 
 struct vm_devices {
+	struct vm_virtio *virtio; /* --disk, --rng; NULL: none */
 	struct serial8250 com1;
 	struct i8042 i8042;
 	struct rtc rtc;
@@ -150,6 +152,8 @@ int vm_devices_create(struct vm *vm)
 	pci_host_set_cf9(&d->pci, &legacy_cf9_ops, &d->cf9);
 	if ((err = add_pio(vm, PORT_PCI_CONFIG, 8, &pci_host_ops, &d->pci, "pci-host")) < 0)
 		return err;
+	if ((err = vm_virtio_create(vm, &d->pci, &vm->io, &d->virtio)) < 0)
+		return err;
 
 	if (!vm->cfg->no_acpi) {
 		err = acpi_pm_init(&d->pm, (struct irq_line){ chip, GSI_SCI }, vm->power);
@@ -203,6 +207,9 @@ void vm_devices_destroy(struct vm *vm)
 		console_destroy(&d->console);
 	if (d->pm_up)
 		acpi_pm_destroy(&d->pm);
+	/* the disks wait for their in-flight I/O and drop their image locks */
+	vm_virtio_destroy(d->virtio);
+	d->virtio = NULL;
 	if (d->pci_up)
 		pci_host_destroy(&d->pci);
 	if (d->rtc_up)
@@ -242,4 +249,5 @@ void vm_devices_print_stats(struct vm *vm)
 	else
 		pt_info("stats: no boot marker (the guest wrote no %d to port 0x%x)",
 			BOOT_MARKER_VALUE, PORT_BOOT_MARKER);
+	vm_virtio_print_stats(d->virtio);
 }
