@@ -387,10 +387,12 @@ int virtio_pci_init(struct virtio_pci *p, struct virtio_dev *vdev,
 
 	put_cap(d, CAP_COMMON, CAP_ISR, sizeof(struct virtio_pci_cap),
 		VIRTIO_PCI_CAP_COMMON_CFG, OFF_COMMON, COMMON_SIZE);
-	put_cap(d, CAP_ISR, CAP_DEVICE, sizeof(struct virtio_pci_cap),
-		VIRTIO_PCI_CAP_ISR_CFG, OFF_ISR, 1);
-	put_cap(d, CAP_DEVICE, CAP_NOTIFY, sizeof(struct virtio_pci_cap),
-		VIRTIO_PCI_CAP_DEVICE_CFG, OFF_DEVICE, vdev->config_len);
+	/* Linux refuses a zero-length capability: a device without config has none */
+	put_cap(d, CAP_ISR, vdev->config_len ? CAP_DEVICE : CAP_NOTIFY,
+		sizeof(struct virtio_pci_cap), VIRTIO_PCI_CAP_ISR_CFG, OFF_ISR, 1);
+	if (vdev->config_len)
+		put_cap(d, CAP_DEVICE, CAP_NOTIFY, sizeof(struct virtio_pci_cap),
+			VIRTIO_PCI_CAP_DEVICE_CFG, OFF_DEVICE, vdev->config_len);
 	put_cap(d, CAP_NOTIFY, CAP_PCI_CFG, sizeof(struct virtio_pci_notify_cap),
 		VIRTIO_PCI_CAP_NOTIFY_CFG, OFF_NOTIFY, vdev->nr_queues * NOTIFY_MULT);
 	pci_dev_cfg_set(d, CAP_NOTIFY + offsetof(struct virtio_pci_notify_cap,

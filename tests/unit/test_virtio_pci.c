@@ -392,6 +392,37 @@ static void pci_cfg_window(void **state)
 	assert_int_equal(rd(f, BAR_AT + COMMON(queue_select), 2), 1);
 }
 
+/* A device without configuration has no device-config capability at all. */
+static void no_config_no_cap(void **state)
+{
+	struct fx *f = *state;
+	struct virtio_dev v2;
+	struct virtio_pci p2;
+	struct bus mmio;
+	unsigned at, guard = 0;
+	bool notify = false;
+
+	bus_init(&mmio, "mmio");
+	assert_int_equal(virtio_dev_init(&v2, "virtio-nocfg", VIRTIO_ID_RNG, 0, 1, 64, 0,
+					 &dummy_ops, &f->dev, &f->mem, NULL), 0);
+	assert_int_equal(virtio_pci_init(&p2, &v2, 0xff0000, &mmio, BAR_AT, &f->chip, NULL), 0);
+	for (at = p2.pci.ops->config_read(&p2.pci, PCI_CAPABILITY_LIST, 1); at && guard++ < 48;
+	     at = p2.pci.ops->config_read(&p2.pci, at + 1, 1)) {
+		if (p2.pci.ops->config_read(&p2.pci, at, 1) != PCI_CAP_ID_VNDR)
+			continue;
+		unsigned type = p2.pci.ops->config_read(&p2.pci, at + 3, 1);
+
+		assert_int_not_equal(type, VIRTIO_PCI_CAP_DEVICE_CFG);
+		if (type != VIRTIO_PCI_CAP_PCI_CFG)
+			assert_int_not_equal(p2.pci.ops->config_read(&p2.pci, at + 12, 4), 0);
+		notify |= type == VIRTIO_PCI_CAP_NOTIFY_CFG;
+	}
+	assert_true(notify);
+	virtio_pci_destroy(&p2);
+	virtio_dev_destroy(&v2);
+	bus_destroy(&mmio);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -402,6 +433,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(msix_masking, setup, teardown),
 		cmocka_unit_test_setup_teardown(isr_and_config_vector, setup, teardown),
 		cmocka_unit_test_setup_teardown(pci_cfg_window, setup, teardown),
+		cmocka_unit_test_setup_teardown(no_config_no_cap, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("virtio_pci", tests, NULL, NULL);
 }
