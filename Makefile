@@ -7,6 +7,8 @@
 #   make test       install what is missing, build, run every test tier
 #   make bench      run the benchmarks in bench/
 #   make SAN=1      build with AddressSanitizer + UBSan (into build-san/)
+#   make fuzz       run every libFuzzer target in tests/fuzz/ for FUZZ_TIME
+#                   seconds each (clang, into build-fuzz/)
 
 CC      ?= cc
 SAN     ?= 0
@@ -33,7 +35,7 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:%.c=$(BUILD)/%)
 UNIT_HELPERS := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
 
-.PHONY: all deps run test test-unit test-cli test-guest test-boot test-deep bench clean kernel initrd
+.PHONY: all deps run test test-unit test-cli test-guest test-boot test-deep test-fuzz bench clean kernel initrd
 all: $(BUILD)/petrel
 
 $(BUILD)/%.o: %.c
@@ -100,12 +102,14 @@ test-boot:
 	@tests/run-all.sh boot
 test-deep:
 	@tests/run-all.sh deep
+test-fuzz:
+	@tests/run-all.sh fuzz
 
 bench: deps all
 	@bench/run.sh
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
 -include $(LIB_OBJ:.o=.d) $(BUILD)/src/main.d
 
@@ -217,3 +221,39 @@ guest-bins: $(BUILD)/petrel $(GK_BINS) $(GK_EXTRA)
 .SECONDARY: $(GK_BINS:%=%.guest.elf) $(GK_BINS:%=%.embed.o)
 -include $(GK_BINS:%=%.d) $(GK_OUT)/kit/kit.d
 # --- end guest kit ---
+
+# --- fuzz (tests/fuzz) ---
+# Each tests/fuzz/fuzz_*.c is a libFuzzer target (LLVMFuzzerTestOneInput)
+# with its seed corpus in tests/fuzz/corpus/<target>/: adding a target is
+# adding the file. The library is compiled again with clang, instrumented
+# for coverage and ASan+UBSan, into build-fuzz/libpetrel.a, so a target
+# links only the modules it calls. tests/fuzz/run.sh runs the targets,
+# keeps the corpus it grows in build-fuzz/corpus/ and crashes in
+# build-fuzz/crashes/; the test tier (run-all.sh fuzz) runs each briefly.
+FUZZ_CC   ?= clang
+FUZZ_DIR  := build-fuzz
+FUZZ_TIME ?= 60
+FUZZ_CFLAGS := -O1 -g -std=c11 -Wall -Wextra -Werror -pthread -fno-strict-aliasing \
+	-fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_SRC  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_DIR)/%)
+FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_DIR)/%.o)
+
+$(FUZZ_DIR)/src/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	@echo "  FUZZCC  $<"
+	@$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+$(FUZZ_DIR)/libpetrel.a: $(FUZZ_LIB_OBJ)
+	@rm -f $@
+	@ar rcs $@ $^
+$(FUZZ_BINS): $(FUZZ_DIR)/%: tests/fuzz/%.c $(wildcard tests/fuzz/*.h) $(FUZZ_DIR)/libpetrel.a
+	@echo "  FUZZ    $@"
+	@$(FUZZ_CC) $(CPPFLAGS) -Itests/fuzz $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< \
+		$(FUZZ_DIR)/libpetrel.a $(LDLIBS)
+
+.PHONY: fuzz fuzz-build
+fuzz-build: $(FUZZ_BINS)
+fuzz: fuzz-build
+	@tests/fuzz/run.sh -t $(FUZZ_TIME)
+-include $(FUZZ_LIB_OBJ:.o=.d) $(FUZZ_BINS:%=%.d)
+# --- end fuzz ---

@@ -7,6 +7,9 @@
 #   tests/run-all.sh guest      tiny C guests under petrel (needs KVM)
 #   tests/run-all.sh boot       Debian's kernel booted by petrel to /init (needs KVM)
 #   tests/run-all.sh deep       the emulation-assist test (needs a software KVM)
+#   tests/run-all.sh fuzz       each libFuzzer target in tests/fuzz/ for
+#                               FUZZ_TEST_TIME seconds (default 10; clang, on
+#                               the host, no KVM); one pass or fail per target
 #
 # Where the tiers that need KVM run (guest, boot, and the cli tier's cases
 # that run a guest): on this machine's /dev/kvm when that KVM has hardware
@@ -23,7 +26,7 @@ if [ "${1:-}" = --inner ]; then # the KVM tiers, inside the nested VM
 	shift
 fi
 tiers=("$@")
-[ ${#tiers[@]} -eq 0 ] && tiers=(unit cli guest boot deep)
+[ ${#tiers[@]} -eq 0 ] && tiers=(unit cli fuzz guest boot deep)
 jobs=$(nproc 2>/dev/null || echo 2)
 pass=0
 fail=0
@@ -120,6 +123,19 @@ tier_cli-kvm() {
 	run_counted cli tests/cli/cli_test.sh kvm
 }
 
+tier_fuzz() {
+	local n
+	n=$(ls tests/fuzz/fuzz_*.c 2>/dev/null | wc -l)
+	echo "== fuzz targets (libFuzzer, ${FUZZ_TEST_TIME:-10} s each)"
+	if ! command -v "${FUZZ_CC:-clang}" >/dev/null; then
+		echo "  SKIP fuzz: no ${FUZZ_CC:-clang} (tools/deps.sh installs it)"
+		skip=$((skip + n))
+		return
+	fi
+	build fuzz-build || return
+	run_counted fuzz tests/fuzz/run.sh -t "${FUZZ_TEST_TIME:-10}"
+}
+
 tier_guest() {
 	echo "== guest tests (tiny C guests under petrel)"
 	run_counted guest tests/guest/run.sh
@@ -185,7 +201,7 @@ timed() { # tier function: runs it and says how long it took
 }
 for t in "${tiers[@]}"; do
 	case $t in
-	unit|cli|deep|cli-kvm) timed "tier_$t" ;;
+	unit|cli|deep|cli-kvm|fuzz) timed "tier_$t" ;;
 	guest|boot)
 		if [ "$where" = nested ]; then
 			echo "== $t tests: queued for the nested VM"

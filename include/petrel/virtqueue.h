@@ -10,6 +10,8 @@
  * avail index may not run more than the queue size ahead of us. A bad chain
  * makes virtq_pop return -EINVAL (the device should then mark itself
  * VIRTIO_CONFIG_S_NEEDS_RESET); nothing is read or written outside RAM.
+ * Each descriptor is read once into a local, so a guest rewriting the table
+ * while the device walks it cannot make a checked value change under us.
  *
  * Threading: one thread uses a queue at a time (the device's lock).
  */
@@ -19,6 +21,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/uio.h>
+#include <linux/virtio_ring.h>
 
 #include "petrel/memory.h"
 
@@ -38,6 +41,12 @@ struct virtq {
 	uint16_t used_idx;     /* our copy of used->idx */
 	uint16_t signalled_used; /* used_idx at the last interrupt (EVENT_IDX) */
 	bool signalled_valid;
+	/*
+	 * q->size as virtq_start checked it: the rings are indexed with this,
+	 * so a transport that lets the driver rewrite size on a live queue
+	 * cannot send us outside the areas that were checked.
+	 */
+	uint16_t num;
 	/* host pointers to the three areas, checked once by virtq_start */
 	struct vring_desc *desc_hva;
 	struct vring_avail *avail_hva;
@@ -62,23 +71,34 @@ struct virtq_elem {
 void virtq_init(struct virtq *q, const struct guest_mem *mem);
 /*
  * Checks that the three areas of a queue of q->size lie in RAM (and are
- * aligned as the spec requires) and resets the device state. features are
- * the negotiated ones. 0, or -EINVAL naming nothing: the caller reports.
+ * aligned as the spec requires: desc 16, avail 2, used 4; sizes include
+ * the used_event/avail_event trailers) and resets the device state.
+ * features are the negotiated ones. 0, or -EINVAL naming nothing: the
+ * caller reports.
  */
 int virtq_start(struct virtq *q, uint64_t features);
-/* Forgets the rings (device reset). */
+/*
+ * Forgets the rings (device reset): addresses, ready, features and state
+ * are cleared; mem and size stay (the transport resets size to its max).
+ */
 void virtq_reset(struct virtq *q);
 
 /*
- * Takes the next available chain. 1: e filled; 0: nothing available;
- * -EINVAL: the ring or chain is malformed (the entry is consumed).
+ * Takes the next available chain. 1: e filled; 0: nothing available (or
+ * the queue is not started); -EINVAL: the ring or chain is malformed. Every
+ * nonzero return consumes one avail entry, so a loop over virtq_pop ends
+ * whatever the guest wrote; after -EINVAL e->head is the head the guest
+ * gave (a device may push it back if it is < size), n_out = n_in = 0.
  */
 int virtq_pop(struct virtq *q, struct virtq_elem *e);
 /* Puts head on the used ring with len bytes written; publishes used->idx. */
 void virtq_push(struct virtq *q, uint16_t head, uint32_t len);
 /*
  * Whether the driver wants an interrupt for what was pushed since the last
- * call that returned true (EVENT_IDX used_event, else NO_INTERRUPT flag).
+ * call (EVENT_IDX: used_event passed; else the NO_INTERRUPT flag clear).
+ * False when nothing was pushed since the last call. Entries judged
+ * unwanted are not owed later: the driver re-checks used->idx after it
+ * re-enables interrupts.
  */
 bool virtq_should_notify(struct virtq *q);
 /*
