@@ -35,7 +35,7 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:%.c=$(BUILD)/%)
 UNIT_HELPERS := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
 
-.PHONY: all deps run test test-unit test-cli test-guest test-boot test-deep test-fuzz bench clean kernel initrd
+.PHONY: all deps run test test-unit test-cli test-guest test-boot test-virtio test-deep test-fuzz bench clean kernel initrd
 all: $(BUILD)/petrel
 
 $(BUILD)/%.o: %.c
@@ -100,6 +100,8 @@ test-guest:
 	@tests/run-all.sh guest
 test-boot:
 	@tests/run-all.sh boot
+test-virtio:
+	@tests/run-all.sh virtio
 test-deep:
 	@tests/run-all.sh deep
 test-fuzz:

@@ -6,6 +6,9 @@
 #   tests/run-all.sh cli        petrel as a user runs it: errors, signals, console
 #   tests/run-all.sh guest      tiny C guests under petrel (needs KVM)
 #   tests/run-all.sh boot       Debian's kernel booted by petrel to /init (needs KVM)
+#   tests/run-all.sh virtio     that kernel's virtio drivers against petrel's
+#                               disks and rng: data written, synced, read back
+#                               on the host (tests/e2e/; needs KVM)
 #   tests/run-all.sh deep       the emulation-assist test (needs a software KVM)
 #   tests/run-all.sh fuzz       each libFuzzer target in tests/fuzz/ for
 #                               FUZZ_TEST_TIME seconds (default 10; clang, on
@@ -26,7 +29,7 @@ if [ "${1:-}" = --inner ]; then # the KVM tiers, inside the nested VM
 	shift
 fi
 tiers=("$@")
-[ ${#tiers[@]} -eq 0 ] && tiers=(unit cli fuzz guest boot deep)
+[ ${#tiers[@]} -eq 0 ] && tiers=(unit cli fuzz guest boot virtio deep)
 jobs=$(nproc 2>/dev/null || echo 2)
 pass=0
 fail=0
@@ -147,6 +150,12 @@ tier_boot() {
 	run_counted boot tests/boot/boot_test.sh
 }
 
+tier_virtio() {
+	echo "== virtio tests (Debian's kernel and its virtio drivers against petrel's devices)"
+	build all kernel initrd || return
+	run_counted virtio tests/e2e/virtio_test.sh
+}
+
 tier_deep() {
 	echo "== deep boot test (Debian kernel with --emulation-assist)"
 	if [ "$kvm" != soft ]; then
@@ -202,7 +211,7 @@ timed() { # tier function: runs it and says how long it took
 for t in "${tiers[@]}"; do
 	case $t in
 	unit|cli|deep|cli-kvm|fuzz) timed "tier_$t" ;;
-	guest|boot)
+	guest|boot|virtio)
 		if [ "$where" = nested ]; then
 			echo "== $t tests: queued for the nested VM"
 			nested_tiers+=("$t")

@@ -24,48 +24,6 @@
 #define DEV_FEATURE 5 /* some device-specific bit */
 #define RAM_SIZE 0x10000
 
-/*
- * Until virtqueue.c and evloop.c reach main (branches vq and evloop), the
- * core's references to them are met here. Weak: the day they land these
- * must go, or they would keep shadowing the real ones.
- */
-__attribute__((weak)) void virtq_init(struct virtq *q, const struct guest_mem *mem)
-{
-	memset(q, 0, sizeof(*q));
-	q->mem = mem;
-}
-
-__attribute__((weak)) int virtq_start(struct virtq *q, uint64_t features)
-{
-	(void)features;
-	return gpa_ptr(q->mem, q->desc, 16ULL * q->size) ? 0 : -EINVAL;
-}
-
-__attribute__((weak)) void virtq_reset(struct virtq *q)
-{
-	q->ready = false;
-	q->desc = q->avail = q->used = 0;
-}
-
-__attribute__((weak)) bool virtq_should_notify(struct virtq *q)
-{
-	(void)q;
-	return true;
-}
-
-__attribute__((weak)) int evloop_add(struct evloop *l, int fd, uint32_t events,
-				     evloop_cb cb, void *opaque)
-{
-	(void)l, (void)fd, (void)events, (void)cb, (void)opaque;
-	return -ENOSYS;
-}
-
-__attribute__((weak)) int evloop_del(struct evloop *l, int fd)
-{
-	(void)l, (void)fd;
-	return -ENOSYS;
-}
-
 struct rec {
 	struct irqchip chip;
 	unsigned nr_irq;

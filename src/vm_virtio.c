@@ -1,0 +1,233 @@
+/*
+ * The virtio devices the user asked for (--disk, --rng), each behind the
+ * transport it chose: virtio-pci (a slot on the PCI host, its BAR placed in
+ * the 32-bit PCI window) or virtio-mmio (a fixed window and GSI from
+ * virtio_mmio_slots, the same list the boot plan described in the DSDT).
+ * Devices get guest memory, the I/O thread and an irq line or the MSI
+ * path; the KVM fast paths (ioeventfd for kicks) are injected hooks.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <linux/kvm.h>
+
+#include "petrel/kvm.h"
+#include "petrel/util.h"
+#include "petrel/virtio_blk.h"
+#include "petrel/virtio_mmio.h"
+#include "petrel/virtio_pci.h"
+#include "petrel/virtio_rng.h"
+#include "petrel/vm.h"
+#include "petrel/vm_virtio.h"
+
+/* BARs go here, one VIRTIO_PCI_BAR_SIZE apart: below the mmio windows. */
+#define VIRTIO_PCI_BAR_BASE 0xc0000000ULL
+#define MAX_DEVS (CONFIG_MAX_DISKS + 1)
+/* PCI class codes (class << 16 | subclass << 8): what QEMU shows too */
+#define CLASS_STORAGE_SCSI 0x010000
+#define CLASS_OTHER 0xff0000
+
+struct vdev {
+	struct virtio_dev *vdev;
+	struct virtio_blk *blk;
+	struct virtio_rng *rng;
+	struct virtio_pci *pci;   /* one of these two */
+	struct virtio_mmio *mmio;
+	uint64_t mmio_base;
+};
+
+struct vm_virtio {
+	struct vdev devs[MAX_DEVS];
+	unsigned nr;
+	int vm_fd;
+	bool ioeventfd_any_len;
+};
+
+/* KVM_IOEVENTFD: a guest write to gpa signals fd inside KVM, no exit to us. */
+static int ioev_set(struct vm_virtio *v, uint64_t gpa, int fd, bool assign)
+{
+	struct kvm_ioeventfd io = {
+		.addr = gpa,
+		/* Linux writes the queue index as 16 bits; 0 matches any width */
+		.len = v->ioeventfd_any_len ? 0 : 2,
+		.fd = fd,
+		.flags = assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN,
+	};
+
+	return kvm_ioctl(v->vm_fd, KVM_IOEVENTFD, &io);
+}
+
+static int ioev_assign(void *opaque, uint64_t gpa, int fd)
+{
+	return ioev_set(opaque, gpa, fd, true);
+}
+
+static void ioev_deassign(void *opaque, uint64_t gpa, int fd)
+{
+	ioev_set(opaque, gpa, fd, false);
+}
+
+/* The MMIO register window of a virtio-mmio device: offsets inside it. */
+static int place_mmio(struct vm *vm, struct vdev *d, const struct virtio_mmio_slot *s)
+{
+	int err;
+
+	d->mmio = calloc(1, sizeof(*d->mmio));
+	if (!d->mmio)
+		return -ENOMEM;
+	err = virtio_mmio_init(d->mmio, d->vdev, (struct irq_line){ &vm->irqchip, s->gsi });
+	if (err < 0)
+		return err;
+	err = bus_insert(&vm->mmio, s->base, VIRTIO_MMIO_SIZE, &virtio_mmio_ops,
+			 d->mmio, d->vdev->name);
+	if (err < 0) {
+		pt_err("%s: cannot place its virtio-mmio window at 0x%llx: %s",
+		       d->vdev->name, (unsigned long long)s->base, strerror(-err));
+		return err;
+	}
+	d->mmio_base = s->base;
+	return 0;
+}
+
+static int place_pci(struct vm *vm, struct vm_virtio *v, struct pci_host *host,
+		     struct vdev *d, uint32_t class_code, unsigned nth)
+{
+	const struct virtio_pci_ioeventfd ioev = { ioev_assign, ioev_deassign, v };
+	int err;
+
+	d->pci = calloc(1, sizeof(*d->pci));
+	if (!d->pci)
+		return -ENOMEM;
+	err = virtio_pci_init(d->pci, d->vdev, class_code, &vm->mmio,
+			      VIRTIO_PCI_BAR_BASE + (uint64_t)nth * VIRTIO_PCI_BAR_SIZE,
+			      &vm->irqchip, vm->cfg->no_ioeventfd ? NULL : &ioev);
+	if (err < 0) {
+		pt_err("%s: virtio-pci: %s", d->vdev->name, strerror(-err));
+		free(d->pci);
+		d->pci = NULL;
+		return err;
+	}
+	err = pci_host_add(host, &d->pci->pci, -1);
+	if (err < 0) {
+		pt_err("%s: no PCI slot: %s", d->vdev->name, strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+/* The mmio slot the boot plan gave device (kind, index), or NULL. */
+static const struct virtio_mmio_slot *mmio_slot(const struct virtio_mmio_slot *slots,
+						int n, enum virtio_mmio_kind kind,
+						unsigned index)
+{
+	for (int i = 0; i < n; i++)
+		if (slots[i].kind == kind && slots[i].index == index)
+			return &slots[i];
+	return NULL;
+}
+
+int vm_virtio_create(struct vm *vm, struct pci_host *host, struct evloop *loop,
+		     struct vm_virtio **out)
+{
+	const struct vm_config *cfg = vm->cfg;
+	struct virtio_mmio_slot slots[VIRTIO_MMIO_SLOTS];
+	struct vm_virtio *v;
+	unsigned npci = 0;
+	int nslots, err;
+
+	*out = NULL;
+	if (!cfg->nr_disks && !cfg->rng)
+		return 0;
+	nslots = virtio_mmio_slots(cfg, slots);
+	if (nslots < 0)
+		return nslots;
+	v = calloc(1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	*out = v;
+	v->vm_fd = vm->vm_fd;
+	v->ioeventfd_any_len = kvm_check_cap(vm->kvm_fd, KVM_CAP_IOEVENTFD_ANY_LENGTH) > 0;
+
+	for (unsigned i = 0; i < cfg->nr_disks + (cfg->rng ? 1 : 0); i++) {
+		struct vdev *d = &v->devs[v->nr];
+		bool is_disk = i < cfg->nr_disks;
+		enum virtio_transport_kind t;
+		uint32_t class_code;
+
+		if (is_disk) {
+			err = virtio_blk_create(&d->blk, &cfg->disks[i], i, &vm->mem, loop);
+			if (err < 0)
+				return err;
+			d->vdev = virtio_blk_dev(d->blk);
+			t = cfg->disks[i].transport;
+			class_code = CLASS_STORAGE_SCSI;
+		} else {
+			err = virtio_rng_create(&d->rng, 0, &vm->mem, loop);
+			if (err < 0)
+				return err;
+			d->vdev = virtio_rng_dev(d->rng);
+			t = cfg->rng_transport;
+			class_code = CLASS_OTHER;
+		}
+		v->nr++;
+		if (t == VIRTIO_TRANSPORT_MMIO) {
+			const struct virtio_mmio_slot *s =
+				mmio_slot(slots, nslots,
+					  is_disk ? VIRTIO_MMIO_DEV_BLK : VIRTIO_MMIO_DEV_RNG,
+					  is_disk ? i : 0);
+
+			if (!s)
+				return -EINVAL; /* the plan and the config disagree: a bug */
+			err = place_mmio(vm, d, s);
+		} else {
+			err = place_pci(vm, v, host, d, class_code, npci++);
+		}
+		if (err < 0)
+			return err;
+	}
+	return 0;
+}
+
+void vm_virtio_destroy(struct vm_virtio *v)
+{
+	if (!v)
+		return;
+	for (unsigned i = 0; i < v->nr; i++) {
+		struct vdev *d = &v->devs[i];
+
+		if (d->pci)
+			virtio_pci_destroy(d->pci);
+		/* the device stops (reset) before its memory goes */
+		if (d->blk)
+			virtio_blk_destroy(d->blk);
+		if (d->rng)
+			virtio_rng_destroy(d->rng);
+		free(d->pci);
+		free(d->mmio);
+	}
+	free(v);
+}
+
+void vm_virtio_print_stats(const struct vm_virtio *v)
+{
+	if (!v)
+		return;
+	for (unsigned i = 0; i < v->nr; i++) {
+		const struct vdev *d = &v->devs[i];
+		uint64_t kicks = 0, notifies = 0;
+
+		for (unsigned q = 0; q < d->vdev->nr_queues; q++) {
+			kicks += d->vdev->queues[q].kicks;
+			notifies += d->vdev->queues[q].notifies;
+		}
+		pt_info("stats: %s (%s): %llu kicks, %llu interrupts", d->vdev->name,
+			d->pci ? "virtio-pci" : "virtio-mmio",
+			(unsigned long long)kicks, (unsigned long long)notifies);
+		if (d->blk)
+			virtio_blk_print_stats(d->blk);
+		if (d->rng)
+			virtio_rng_print_stats(d->rng);
+	}
+}

@@ -1,0 +1,407 @@
+/*
+ * virtio-pci modern: the capability layout a driver walks, BAR sizing and
+ * moving, the common configuration, MSI-X (table, masking, PBA), notify
+ * writes reaching the kick eventfd, and the PCI_CFG access window.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include <linux/pci_regs.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_ids.h>
+#include <linux/virtio_pci.h>
+
+#include "petrel/virtio_pci.h"
+
+#define BAR_AT 0xc0000000ULL
+#define COMMON(f) offsetof(struct virtio_pci_common_cfg, f)
+
+struct msi_rec {
+	unsigned n;
+	uint64_t addr;
+	uint32_t data;
+};
+
+static int rec_level(void *o, unsigned gsi, int level)
+{
+	(void)o;
+	(void)gsi;
+	(void)level;
+	return 0;
+}
+
+static int rec_msi(void *o, uint64_t addr, uint32_t data)
+{
+	struct msi_rec *r = o;
+
+	r->n++;
+	r->addr = addr;
+	r->data = data;
+	return 0;
+}
+
+static const struct irqchip_ops rec_ops = { rec_level, rec_msi };
+
+struct dummy {
+	uint8_t config[8];
+	unsigned kicks, starts, resets;
+};
+
+static void d_cfg_read(void *dev, unsigned off, void *buf, unsigned len)
+{
+	memcpy(buf, ((struct dummy *)dev)->config + off, len);
+}
+
+static int d_start(void *dev)
+{
+	((struct dummy *)dev)->starts++;
+	return 0;
+}
+
+static void d_reset(void *dev)
+{
+	((struct dummy *)dev)->resets++;
+}
+
+static void d_kick(void *dev, unsigned q)
+{
+	(void)q;
+	((struct dummy *)dev)->kicks++;
+}
+
+static const struct virtio_dev_ops dummy_ops = {
+	.config_read = d_cfg_read, .start = d_start, .reset = d_reset, .kick = d_kick,
+};
+
+struct fx {
+	struct guest_mem mem;
+	struct bus mmio;
+	struct virtio_dev vdev;
+	struct virtio_pci p;
+	struct dummy dev;
+	struct msi_rec msi;
+	struct irqchip chip;
+};
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	assert_int_equal(guest_mem_init(&f->mem, 1 << 20), 0);
+	bus_init(&f->mmio, "mmio");
+	f->chip = (struct irqchip){ &rec_ops, &f->msi };
+	memcpy(f->dev.config, "\x11\x22\x33\x44\x55\x66\x77\x88", 8);
+	assert_int_equal(virtio_dev_init(&f->vdev, "virtio-test", VIRTIO_ID_RNG,
+					 1ULL << 3, 2, 64, 8, &dummy_ops, &f->dev,
+					 &f->mem, NULL), 0);
+	assert_int_equal(virtio_pci_init(&f->p, &f->vdev, 0x00ff00, &f->mmio,
+					 BAR_AT, &f->chip, NULL), 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	virtio_pci_destroy(&f->p);
+	virtio_dev_destroy(&f->vdev);
+	bus_destroy(&f->mmio);
+	guest_mem_destroy(&f->mem);
+	free(f);
+	return 0;
+}
+
+static uint32_t cfg_rd(struct fx *f, unsigned off, unsigned size)
+{
+	return f->p.pci.ops->config_read(&f->p.pci, off, size);
+}
+
+static void cfg_wr(struct fx *f, unsigned off, uint32_t v, unsigned size)
+{
+	f->p.pci.ops->config_write(&f->p.pci, off, v, size);
+}
+
+static uint64_t rd(struct fx *f, uint64_t gpa, unsigned size)
+{
+	uint64_t v = 0;
+
+	bus_read(&f->mmio, gpa, &v, size);
+	return v;
+}
+
+static void wr(struct fx *f, uint64_t gpa, uint64_t v, unsigned size)
+{
+	bus_write(&f->mmio, gpa, &v, size);
+}
+
+/* The config offset of the vendor capability of cfg_type, as Linux finds it. */
+static unsigned find_cap(struct fx *f, uint8_t type)
+{
+	unsigned at = cfg_rd(f, PCI_CAPABILITY_LIST, 1);
+	unsigned guard = 0;
+
+	while (at && guard++ < 48) {
+		if (cfg_rd(f, at, 1) == PCI_CAP_ID_VNDR && cfg_rd(f, at + 3, 1) == type)
+			return at;
+		at = cfg_rd(f, at + 1, 1);
+	}
+	return 0;
+}
+
+static void identity_and_caps(void **state)
+{
+	struct fx *f = *state;
+	unsigned c;
+
+	assert_int_equal(cfg_rd(f, PCI_VENDOR_ID, 2), 0x1af4);
+	assert_int_equal(cfg_rd(f, PCI_DEVICE_ID, 2), 0x1040 + VIRTIO_ID_RNG);
+	assert_int_equal(cfg_rd(f, PCI_REVISION_ID, 1), 1);
+	assert_int_equal(cfg_rd(f, PCI_SUBSYSTEM_ID, 2), VIRTIO_ID_RNG);
+	assert_true(cfg_rd(f, PCI_STATUS, 2) & PCI_STATUS_CAP_LIST);
+	struct { uint8_t type; uint32_t off, min_len; } want[] = {
+		{ VIRTIO_PCI_CAP_COMMON_CFG, 0x0000, sizeof(struct virtio_pci_common_cfg) },
+		{ VIRTIO_PCI_CAP_ISR_CFG, 0x1000, 1 },
+		{ VIRTIO_PCI_CAP_DEVICE_CFG, 0x2000, 8 },
+		{ VIRTIO_PCI_CAP_NOTIFY_CFG, 0x3000, 8 },
+		{ VIRTIO_PCI_CAP_PCI_CFG, 0, 0 },
+	};
+	for (unsigned i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		c = find_cap(f, want[i].type);
+		assert_int_not_equal(c, 0);
+		assert_int_equal(cfg_rd(f, c + 4, 1), 0); /* BAR 0 */
+		assert_int_equal(cfg_rd(f, c + 8, 4), want[i].off);
+		assert_true(cfg_rd(f, c + 12, 4) >= want[i].min_len);
+	}
+	c = find_cap(f, VIRTIO_PCI_CAP_NOTIFY_CFG);
+	assert_int_equal(cfg_rd(f, c + 16, 4), 4); /* notify_off_multiplier */
+	/* MSI-X: 3 vectors (2 queues + config), table and PBA in BAR 0 */
+	for (c = cfg_rd(f, PCI_CAPABILITY_LIST, 1); c; c = cfg_rd(f, c + 1, 1))
+		if (cfg_rd(f, c, 1) == PCI_CAP_ID_MSIX)
+			break;
+	assert_int_not_equal(c, 0);
+	assert_int_equal(cfg_rd(f, c + PCI_MSIX_FLAGS, 2) & PCI_MSIX_FLAGS_QSIZE, 2);
+	assert_int_equal(cfg_rd(f, c + PCI_MSIX_TABLE, 4), 0x4000);
+	assert_int_equal(cfg_rd(f, c + PCI_MSIX_PBA, 4), 0x5000);
+}
+
+static void bar_sizing_and_moving(void **state)
+{
+	struct fx *f = *state;
+	uint32_t lo;
+
+	/* placed by petrel, decoding */
+	assert_int_equal(rd(f, BAR_AT + COMMON(num_queues), 2), 2);
+	/* sizing, as Linux does it: decode off, all-ones, read, restore */
+	cfg_wr(f, PCI_COMMAND, 0, 2);
+	assert_int_equal(rd(f, BAR_AT + COMMON(num_queues), 2), 0xffff);
+	cfg_wr(f, PCI_BASE_ADDRESS_0, 0xffffffff, 4);
+	cfg_wr(f, PCI_BASE_ADDRESS_1, 0xffffffff, 4);
+	lo = cfg_rd(f, PCI_BASE_ADDRESS_0, 4);
+	assert_int_equal(lo, (uint32_t)~(VIRTIO_PCI_BAR_SIZE - 1) | PCI_BASE_ADDRESS_MEM_TYPE_64);
+	assert_int_equal(cfg_rd(f, PCI_BASE_ADDRESS_1, 4), 0xffffffff);
+	/* moved above 4 GiB and enabled */
+	cfg_wr(f, PCI_BASE_ADDRESS_0, 0x8000, 4);
+	cfg_wr(f, PCI_BASE_ADDRESS_1, 0x1, 4);
+	cfg_wr(f, PCI_COMMAND, PCI_COMMAND_MEMORY, 2);
+	assert_int_equal(rd(f, 0x100008000ULL + COMMON(num_queues), 2), 2);
+	assert_int_equal(rd(f, BAR_AT + COMMON(num_queues), 2), 0xffff);
+	/* moved while decoding: follows */
+	cfg_wr(f, PCI_BASE_ADDRESS_1, 0x0, 4);
+	assert_int_equal(rd(f, 0x8000 + COMMON(num_queues), 2), 2);
+	assert_int_equal(f->mmio.nr, 1);
+	/* onto another device: unmapped, petrel goes on */
+	assert_int_equal(bus_insert(&f->mmio, 0xd0000000, 0x1000,
+				    &virtio_pci_bar_ops, &f->p, "other"), 0);
+	cfg_wr(f, PCI_BASE_ADDRESS_0, 0xd0000000 | PCI_BASE_ADDRESS_MEM_TYPE_64, 4);
+	assert_int_equal(f->mmio.nr, 1);
+	assert_int_equal(rd(f, 0x8000 + COMMON(num_queues), 2), 0xffff);
+}
+
+static void features_and_status(void **state)
+{
+	struct fx *f = *state;
+	uint64_t b = BAR_AT;
+
+	wr(f, b + COMMON(device_feature_select), 0, 4);
+	assert_int_equal(rd(f, b + COMMON(device_feature), 4) & 0xff, 1 << 3);
+	wr(f, b + COMMON(device_feature_select), 1, 4);
+	assert_true(rd(f, b + COMMON(device_feature), 4) & (1u << (VIRTIO_F_VERSION_1 - 32)));
+	wr(f, b + COMMON(device_feature_select), 7, 4);
+	assert_int_equal(rd(f, b + COMMON(device_feature), 4), 0);
+	/* a legacy driver (no VERSION_1): FEATURES_OK does not stick */
+	wr(f, b + COMMON(device_status), VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER, 1);
+	wr(f, b + COMMON(guest_feature_select), 0, 4);
+	wr(f, b + COMMON(guest_feature), 1 << 3, 4);
+	wr(f, b + COMMON(device_status), 0x0b, 1);
+	assert_int_equal(rd(f, b + COMMON(device_status), 1) & VIRTIO_CONFIG_S_FEATURES_OK, 0);
+	/* a feature we never offered: refused too */
+	wr(f, b + COMMON(guest_feature_select), 1, 4);
+	wr(f, b + COMMON(guest_feature), 1 | 1u << 20, 4);
+	wr(f, b + COMMON(device_status), 0x0b, 1);
+	assert_int_equal(rd(f, b + COMMON(device_status), 1) & VIRTIO_CONFIG_S_FEATURES_OK, 0);
+	wr(f, b + COMMON(guest_feature), 1, 4);
+	wr(f, b + COMMON(device_status), 0x0b, 1);
+	assert_int_equal(rd(f, b + COMMON(device_status), 1), 0x0b);
+	/* after FEATURES_OK the features are fixed */
+	wr(f, b + COMMON(guest_feature_select), 0, 4);
+	wr(f, b + COMMON(guest_feature), 0, 4);
+	assert_int_equal(rd(f, b + COMMON(guest_feature), 4), 1 << 3);
+	/* reset */
+	wr(f, b + COMMON(device_status), 0, 1);
+	assert_int_equal(rd(f, b + COMMON(device_status), 1), 0);
+	assert_int_equal(f->dev.resets, 1);
+	assert_int_equal(rd(f, b + COMMON(guest_feature), 4), 0);
+	/* device config through the BAR */
+	assert_int_equal(rd(f, b + 0x2000 + 4, 4), 0x88776655);
+	assert_int_equal(rd(f, b + 0x2000 + 8, 4), 0); /* past config_len */
+}
+
+static void queues(void **state)
+{
+	struct fx *f = *state;
+	uint64_t b = BAR_AT;
+	uint64_t n;
+
+	wr(f, b + COMMON(queue_select), 5, 2);
+	assert_int_equal(rd(f, b + COMMON(queue_size), 2), 0); /* no such queue */
+	wr(f, b + COMMON(queue_select), 1, 2);
+	assert_int_equal(rd(f, b + COMMON(queue_size), 2), 64);
+	assert_int_equal(rd(f, b + COMMON(queue_notify_off), 2), 1);
+	wr(f, b + COMMON(queue_size), 48, 2); /* not a power of two */
+	assert_int_equal(rd(f, b + COMMON(queue_size), 2), 64);
+	wr(f, b + COMMON(queue_size), 128, 2); /* above the maximum */
+	assert_int_equal(rd(f, b + COMMON(queue_size), 2), 64);
+	wr(f, b + COMMON(queue_size), 16, 2);
+	wr(f, b + COMMON(queue_desc_lo), 0x10000, 4);
+	wr(f, b + COMMON(queue_desc_hi), 0, 4);
+	wr(f, b + COMMON(queue_avail_lo), 0x11000, 4);
+	wr(f, b + COMMON(queue_used_lo), 0x12000, 8); /* a 64-bit store */
+	wr(f, b + COMMON(queue_enable), 1, 2);
+	assert_int_equal(rd(f, b + COMMON(queue_enable), 2), 1);
+	assert_int_equal(rd(f, b + COMMON(queue_used_lo), 4), 0x12000);
+	/* fixed once enabled */
+	wr(f, b + COMMON(queue_desc_lo), 0x20000, 4);
+	wr(f, b + COMMON(queue_size), 32, 2);
+	assert_int_equal(rd(f, b + COMMON(queue_desc_lo), 4), 0x10000);
+	assert_int_equal(rd(f, b + COMMON(queue_size), 2), 16);
+	/* a notify write reaches queue 1's eventfd */
+	wr(f, b + 0x3000 + 4, 1, 2);
+	assert_int_equal(read(virtio_queue_kick_fd(&f->vdev, 1), &n, 8), 8);
+	assert_int_equal(n, 1);
+	/* a vector we do not have reads back as NO_VECTOR */
+	wr(f, b + COMMON(queue_msix_vector), 9, 2);
+	assert_int_equal(rd(f, b + COMMON(queue_msix_vector), 2), VIRTIO_NO_VECTOR);
+	wr(f, b + COMMON(queue_msix_vector), 1, 2);
+	assert_int_equal(rd(f, b + COMMON(queue_msix_vector), 2), 1);
+}
+
+static void msix_masking(void **state)
+{
+	struct fx *f = *state;
+	uint64_t t = BAR_AT + 0x4000;
+	unsigned cap;
+
+	for (cap = cfg_rd(f, PCI_CAPABILITY_LIST, 1); cap; cap = cfg_rd(f, cap + 1, 1))
+		if (cfg_rd(f, cap, 1) == PCI_CAP_ID_MSIX)
+			break;
+	/* vector 2: entries start masked */
+	assert_int_equal(rd(f, t + 2 * 16 + 12, 4), PCI_MSIX_ENTRY_CTRL_MASKBIT);
+	wr(f, t + 2 * 16 + 0, 0xfee01000, 4);
+	wr(f, t + 2 * 16 + 4, 0, 4);
+	wr(f, t + 2 * 16 + 8, 0x4041, 4);
+	/* MSI-X disabled: nothing goes out */
+	assert_int_equal(pci_msix_notify(&f->p.msix, 2), -ENODEV);
+	cfg_wr(f, cap + PCI_MSIX_FLAGS, PCI_MSIX_FLAGS_ENABLE, 2);
+	assert_int_equal(cfg_rd(f, cap + PCI_MSIX_FLAGS, 2), PCI_MSIX_FLAGS_ENABLE | 2);
+	/* masked entry: pending */
+	assert_int_equal(pci_msix_notify(&f->p.msix, 2), 0);
+	assert_int_equal(f->msi.n, 0);
+	assert_int_equal(rd(f, BAR_AT + 0x5000, 8), 1 << 2);
+	/* unmask: the pending message goes out */
+	wr(f, t + 2 * 16 + 12, 0, 4);
+	assert_int_equal(f->msi.n, 1);
+	assert_int_equal(f->msi.addr, 0xfee01000);
+	assert_int_equal(f->msi.data, 0x4041);
+	assert_int_equal(rd(f, BAR_AT + 0x5000, 8), 0);
+	/* function mask */
+	cfg_wr(f, cap + PCI_MSIX_FLAGS, PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL, 2);
+	pci_msix_notify(&f->p.msix, 2);
+	assert_int_equal(f->msi.n, 1);
+	cfg_wr(f, cap + PCI_MSIX_FLAGS, PCI_MSIX_FLAGS_ENABLE, 2);
+	assert_int_equal(f->msi.n, 2);
+	assert_int_equal(pci_msix_notify(&f->p.msix, 3), -EINVAL);
+	/* odd-sized table accesses are dropped */
+	wr(f, t + 2 * 16 + 8, 0x55, 1);
+	assert_int_equal(rd(f, t + 2 * 16 + 8, 4), 0x4041);
+	assert_int_equal(rd(f, t + 2 * 16 + 8, 2), 0);
+}
+
+/* The config-change interrupt: ISR bit 1, the config vector, read-to-clear. */
+static void isr_and_config_vector(void **state)
+{
+	struct fx *f = *state;
+	uint64_t b = BAR_AT;
+	unsigned cap;
+
+	for (cap = cfg_rd(f, PCI_CAPABILITY_LIST, 1); cap; cap = cfg_rd(f, cap + 1, 1))
+		if (cfg_rd(f, cap, 1) == PCI_CAP_ID_MSIX)
+			break;
+	wr(f, b + 0x4000 + 0, 0xfee00000, 4);
+	wr(f, b + 0x4000 + 8, 0x30, 4);
+	wr(f, b + 0x4000 + 12, 0, 4);
+	cfg_wr(f, cap + PCI_MSIX_FLAGS, PCI_MSIX_FLAGS_ENABLE, 2);
+	wr(f, b + COMMON(msix_config), 0, 2);
+	wr(f, b + COMMON(device_status), 0x0f, 1); /* features refused: no DRIVER_OK */
+	virtio_lock(&f->vdev);
+	f->vdev.status |= VIRTIO_CONFIG_S_DRIVER_OK;
+	virtio_config_changed(&f->vdev);
+	virtio_unlock(&f->vdev);
+	assert_int_equal(f->msi.n, 1);
+	assert_int_equal(f->msi.data, 0x30);
+	assert_int_equal(rd(f, b + COMMON(config_generation), 1), 1);
+	assert_int_equal(rd(f, b + 0x1000, 1), VIRTIO_PCI_ISR_CONFIG);
+	assert_int_equal(rd(f, b + 0x1000, 1), 0);
+}
+
+/* VIRTIO_PCI_CAP_PCI_CFG: BAR access through config space. */
+static void pci_cfg_window(void **state)
+{
+	struct fx *f = *state;
+	unsigned c = find_cap(f, VIRTIO_PCI_CAP_PCI_CFG);
+	unsigned data = c + offsetof(struct virtio_pci_cfg_cap, pci_cfg_data);
+
+	cfg_wr(f, c + 4, 0, 1);
+	cfg_wr(f, c + 8, COMMON(num_queues), 4);
+	cfg_wr(f, c + 12, 2, 4);
+	assert_int_equal(cfg_rd(f, data, 4) & 0xffff, 2);
+	cfg_wr(f, c + 8, COMMON(queue_select), 4);
+	cfg_wr(f, data, 1, 2);
+	assert_int_equal(rd(f, BAR_AT + COMMON(queue_select), 2), 1);
+	/* a bad window length does nothing */
+	cfg_wr(f, c + 12, 3, 4);
+	cfg_wr(f, data, 0, 2);
+	assert_int_equal(rd(f, BAR_AT + COMMON(queue_select), 2), 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(identity_and_caps, setup, teardown),
+		cmocka_unit_test_setup_teardown(bar_sizing_and_moving, setup, teardown),
+		cmocka_unit_test_setup_teardown(features_and_status, setup, teardown),
+		cmocka_unit_test_setup_teardown(queues, setup, teardown),
+		cmocka_unit_test_setup_teardown(msix_masking, setup, teardown),
+		cmocka_unit_test_setup_teardown(isr_and_config_vector, setup, teardown),
+		cmocka_unit_test_setup_teardown(pci_cfg_window, setup, teardown),
+	};
+	return cmocka_run_group_tests_name("virtio_pci", tests, NULL, NULL);
+}
