@@ -11,6 +11,16 @@
 struct irqchip_ops {
 	int (*set_level)(void *opaque, unsigned gsi, int level);
 	int (*msi)(void *opaque, uint64_t addr, uint32_t data);
+	/*
+	 * Optional (NULL: the chip has none): MSI routes fired by writing an
+	 * eventfd, which the kernel turns into the interrupt itself (KVM_IRQFD
+	 * on a KVM_SET_GSI_ROUTING MSI entry): a device thread raises an MSI
+	 * with one write(2) instead of an ioctl. add returns a route id and
+	 * the eventfd; set (re)programs its message; del frees both.
+	 */
+	int (*msi_route_add)(void *opaque, int *fd);
+	int (*msi_route_set)(void *opaque, int id, uint64_t addr, uint32_t data);
+	void (*msi_route_del)(void *opaque, int id);
 };
 
 struct irqchip {
