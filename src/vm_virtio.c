@@ -14,6 +14,7 @@
 #include <linux/kvm.h>
 #include <linux/virtio_mmio.h>
 
+#include "petrel/irq_levelfd.h"
 #include "petrel/kvm.h"
 #include "petrel/util.h"
 #include "petrel/virtio_blk.h"
@@ -38,6 +39,7 @@ struct vdev {
 	struct virtio_mmio *mmio;
 	uint64_t mmio_base;
 	bool mmio_ioev; /* its QueueNotify is on KVM_IOEVENTFD */
+	struct irq_levelfd *lfd; /* virtio-mmio's line on irqfd, or NULL */
 };
 
 struct vm_virtio {
@@ -100,7 +102,24 @@ static int place_mmio(struct vm *vm, struct vm_virtio *v, struct vdev *d,
 	d->mmio = calloc(1, sizeof(*d->mmio));
 	if (!d->mmio)
 		return -ENOMEM;
-	err = virtio_mmio_init(d->mmio, d->vdev, (struct irq_line){ &vm->irqchip, s->gsi });
+	struct irq_line line = { &vm->irqchip, s->gsi };
+
+	/* the fast path for the level line; the plain one stays if it fails */
+	if (!vm->cfg->no_irqfd) {
+		d->lfd = calloc(1, sizeof(*d->lfd));
+		if (!d->lfd)
+			return -ENOMEM;
+		err = irq_levelfd_init(d->lfd, &vm->irqchip, s->gsi, &vm->io);
+		if (err == 0) {
+			line = irq_levelfd_line(d->lfd);
+		} else {
+			pt_warn("%s: no irqfd for GSI %u (%s): its interrupts go by ioctl",
+				d->vdev->name, s->gsi, strerror(-err));
+			free(d->lfd);
+			d->lfd = NULL;
+		}
+	}
+	err = virtio_mmio_init(d->mmio, d->vdev, line);
 	if (err < 0)
 		return err;
 	err = bus_insert(&vm->mmio, s->base, VIRTIO_MMIO_SIZE, &virtio_mmio_ops,
@@ -247,6 +266,9 @@ void vm_virtio_destroy(struct vm_virtio *v)
 			virtio_blk_destroy(d->blk);
 		if (d->rng)
 			virtio_rng_destroy(d->rng);
+		if (d->lfd)
+			irq_levelfd_destroy(d->lfd);
+		free(d->lfd);
 		free(d->pci);
 		free(d->mmio);
 	}
@@ -270,8 +292,7 @@ void vm_virtio_print_stats(const struct vm_virtio *v)
 			(unsigned long long)kicks,
 			(d->pci && d->pci->ioev_on) || d->mmio_ioev ? " (ioeventfd)" : " (trapped)",
 			(unsigned long long)notifies,
-			d->pci && d->pci->msix.irqfd ? " (irqfd)" :
-			d->pci ? " (ioctl)" : " (irq line)");
+			(d->pci && d->pci->msix.irqfd) || d->lfd ? " (irqfd)" : " (ioctl)");
 
 		if (d->blk)
 			virtio_blk_print_stats(d->blk);

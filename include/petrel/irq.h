@@ -6,6 +6,7 @@
 #ifndef PETREL_IRQ_H
 #define PETREL_IRQ_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct irqchip_ops {
@@ -21,6 +22,14 @@ struct irqchip_ops {
 	int (*msi_route_add)(void *opaque, int *fd);
 	int (*msi_route_set)(void *opaque, int id, uint64_t addr, uint32_t data);
 	void (*msi_route_del)(void *opaque, int id);
+	/*
+	 * Optional: a level-triggered GSI driven by eventfds (KVM_IRQFD with
+	 * KVM_IRQFD_FLAG_RESAMPLE): a write to fd asserts gsi, the kernel
+	 * deasserts it at the guest's EOI and then signals resample_fd.
+	 * assign false takes it away again. 0 or -errno.
+	 */
+	int (*irqfd_level)(void *opaque, unsigned gsi, int fd, int resample_fd,
+			   bool assign);
 };
 
 struct irqchip {

@@ -175,12 +175,27 @@ static void kvm_route_del(void *opaque, int id)
 	pthread_mutex_unlock(&k->lock);
 }
 
+static int kvm_irqfd_level(void *opaque, unsigned gsi, int fd, int resample_fd,
+			   bool assign)
+{
+	struct irqchip_kvm *k = opaque;
+	struct kvm_irqfd f = {
+		.fd = (uint32_t)fd,
+		.gsi = gsi,
+		.flags = assign ? KVM_IRQFD_FLAG_RESAMPLE : KVM_IRQFD_FLAG_DEASSIGN,
+		.resamplefd = assign ? (uint32_t)resample_fd : 0,
+	};
+
+	return kvm_ioctl(k->vm_fd, KVM_IRQFD, &f);
+}
+
 static const struct irqchip_ops kvm_irqchip_ops = {
 	.set_level = kvm_set_level,
 	.msi = kvm_msi,
 	.msi_route_add = kvm_route_add,
 	.msi_route_set = kvm_route_set,
 	.msi_route_del = kvm_route_del,
+	.irqfd_level = kvm_irqfd_level,
 };
 
 int irqchip_kvm_get_pic(struct vm *vm, struct kvm_pic_state *master,

@@ -104,7 +104,6 @@ EOF
 	local want_k="ioeventfd" want_i="irqfd"
 	[[ " $* " == *" --no-ioeventfd "* ]] && want_k=trapped
 	[[ " $* " == *" --no-irqfd "* ]] && want_i=ioctl
-	[ "$transport" = mmio ] && want_i="irq line"
 	has "stats: virtio-blk0 \(virtio-$transport\): [0-9]+ kicks \($want_k\), [0-9]+ interrupts \($want_i\)" &&
 		ok "kicks by $want_k, interrupts by $want_i" ||
 		no "not kicks by $want_k / interrupts by $want_i: $(grep -m1 'stats: virtio-blk0 (' "$log")"
