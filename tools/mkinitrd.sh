@@ -7,7 +7,10 @@
 #    line: prints the marker line PETREL-INIT-OK with the CPU count and
 #    MemTotal, then powers off (the boot test's success signal); with
 #    "petrel.test=reboot" it reboots instead (a machine without ACPI has no
-#    poweroff); with "petrel.test=script" it runs /test.sh (which a test
+#    poweroff); with "petrel.test=clock" it prints its monotonic clock
+#    ten times, and ten more 40 s later, and its clocksource (the boot
+#    tier's drift check);
+#    with "petrel.test=script" it runs /test.sh (which a test
 #    adds as a second cpio archive appended to this one), prints
 #    "PETREL-TEST-DONE status N" and powers off, or
 #  - otherwise: gives an interactive shell on the console and powers off
@@ -67,6 +70,19 @@ for w in $(cat /proc/cmdline); do
 	case $w in
 	petrel.test|petrel.test=poweroff) poweroff -f ;;
 	petrel.test=reboot) reboot -f ;;
+	petrel.test=clock)
+		# the guest's CLOCK_MONOTONIC (ns), ten times in a row, then
+		# again 40 s of guest time later: the host compares with its own
+		# clock (each line's earliest arrival filters console latency)
+		for round in 1 2; do
+			[ $round -eq 2 ] && sleep 40
+			for i in 1 2 3 4 5 6 7 8 9 10; do
+				echo "PETREL-CLOCK $round $(grep -m1 'now at' /proc/timer_list | tr -dc 0-9)"
+				usleep 100000
+			done
+		done
+		echo "PETREL-CLOCKSOURCE $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
+		poweroff -f ;;
 	petrel.test=script)
 		# tests append a cpio archive holding /test.sh to this initramfs
 		sh /test.sh; echo "PETREL-TEST-DONE status $?"; sync; poweroff -f ;;

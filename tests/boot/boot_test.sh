@@ -44,6 +44,8 @@ cases=(
 	"timer|the PIT's interrupt through IOAPIC pin 2 (--cpu-features=-arat)|-k $KERNEL --cpu-features=-arat|petrel.test|cpus=1 timer off"
 	# without kvm-clock the FADT's PM timer is the guest's reference clock
 	"pmtimer|no kvm-clock (--cpu-features=-kvmclock): the ACPI PM timer is the clocksource|-k $KERNEL --cpu-features=-kvmclock|petrel.test|cpus=1 pmtimer off"
+	# 40 s of guest time against the host's clock, on kvm-clock
+	"drift|the guest's clock against the host's over 40 s: under 0.1 % apart|-k $KERNEL -n 2|petrel.test=clock|drift off"
 	"elf|ELF vmlinux, 4 vCPUs|-k $VMLINUX -n 4|petrel.test|cpus=4 off"
 	"mem4g|4G, RAM split around the PCI hole, 2 vCPUs|-k $KERNEL -n 2 -m 4G|petrel.test|cpus=2 above4g off"
 	"reboot|reboot -f with ACPI, 2 vCPUs|-k $KERNEL -n 2|petrel.test=reboot|cpus=2 reset"
@@ -65,9 +67,12 @@ for c in "${cases[@]}"; do
 	for attempt in 1 2; do
 		start=$(date +%s%N)
 		# shellcheck disable=SC2086 # opts is a list of words
+		# every line stamped with the host's clock when it arrives
+		# ($EPOCHREALTIME: no fork per line)
 		timeout -s TERM "$TIMEOUT" "$PETREL" run $opts --initrd "$INITRD" \
-			--cmdline "console=ttyS0 panic=-1 $extra" --stats </dev/null >"$log" 2>&1
-		rc=$?
+			--cmdline "console=ttyS0 panic=-1 $extra" --stats </dev/null 2>&1 |
+			while IFS= read -r line; do printf '%s %s\n' "$EPOCHREALTIME" "$line"; done >"$log"
+		rc=${PIPESTATUS[0]}
 		ms=$((($(date +%s%N) - start) / 1000000))
 		# Inside the nested VM only: a guest that triple-faults (status 3)
 		# gets one more try, said aloud, its first log kept: one of the first
@@ -119,6 +124,30 @@ for c in "${cases[@]}"; do
 				no "TSC calibration failure lines: $(grep -m1 -oE 'tsc: [^[]*' "$log")"
 			has 'Calibrating delay loop \(skipped\)' && ok "delay-loop calibration skipped" ||
 				no "the delay loop was calibrated"
+			;;
+		drift)
+			# offset = host arrival - guest clock, per line; the smallest
+			# offset of each round is the line that waited least in the
+			# console path; the drift is how far the two offsets moved
+			# over the guest's 40 s
+			drift=$(awk '$2 == "PETREL-CLOCK" {
+				off = $1 - $4 / 1e9
+				if (!($3 in m) || off < m[$3]) { m[$3] = off; g[$3] = $4 / 1e9 }
+			} END {
+				if (!(1 in m) || !(2 in m)) exit
+				d = m[2] - m[1]; span = g[2] - g[1]
+				printf "%.1f %.3f %d", d * 1e3, span, (d < 0 ? -d : d) / span * 1e6
+			}' "$log")
+			if [ -n "$drift" ]; then
+				read -r drift_ms span ppm <<<"$drift"
+				[ "$ppm" -lt 1000 ] &&
+					ok "over ${span} s the guest's clock moved ${drift_ms} ms against the host's: ${ppm} ppm (< 1000 ppm = 0.1 %)" ||
+					no "over ${span} s the guest's clock moved ${drift_ms} ms against the host's: ${ppm} ppm (0.1 % = 1000 ppm)"
+			else
+				no "the guest printed no PETREL-CLOCK lines of both rounds"
+			fi
+			has 'PETREL-CLOCKSOURCE (kvm-clock|tsc)' && ok "$(grep -m1 -o 'PETREL-CLOCKSOURCE.*' "$log")" ||
+				no "clocksource: $(grep -m1 -o 'PETREL-CLOCKSOURCE.*' "$log")"
 			;;
 		pmtimer)
 			has 'ACPI: PM-Timer IO Port: 0x608' && ok "the guest found the PM timer at 0x608" ||
