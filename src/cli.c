@@ -94,6 +94,8 @@ static const char run_help[] =
 	"      --no-ioeventfd      trap every virtqueue notification in petrel\n"
 	"                          instead of having KVM signal the I/O thread\n"
 	"                          (slower; for comparison and debugging)\n"
+	"      --no-irqfd          raise virtio-pci interrupts (MSI-X) with an ioctl\n"
+	"                          from petrel instead of an eventfd KVM listens on\n"
 	"  -h, --help              this text\n"
 	"\n"
 	"console: COM1 (ttyS0) is connected to stdin/stdout; when stdin is a\n"
@@ -193,6 +195,7 @@ enum {
 	OPT_RNG,
 	OPT_NO_IOEVENTFD,
 	OPT_VCONSOLE,
+	OPT_NO_IRQFD,
 };
 
 /* Whether the command line names a console= already. */
@@ -264,6 +267,7 @@ static int parse_run(int argc, char **argv, struct cli *out, char *err,
 		{ "rng", optional_argument, NULL, OPT_RNG },
 		{ "no-ioeventfd", no_argument, NULL, OPT_NO_IOEVENTFD },
 		{ "vconsole", required_argument, NULL, OPT_VCONSOLE },
+		{ "no-irqfd", no_argument, NULL, OPT_NO_IRQFD },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -307,6 +311,7 @@ static int parse_run(int argc, char **argv, struct cli *out, char *err,
 		case OPT_STATS: cfg->stats = true; break;
 		case OPT_EMULATION_ASSIST: cfg->emulation_assist = true; break;
 		case OPT_NO_IOEVENTFD: cfg->no_ioeventfd = true; break;
+		case OPT_NO_IRQFD: cfg->no_irqfd = true; break;
 		case OPT_DISK:
 			if (cfg->nr_disks == CONFIG_MAX_DISKS) {
 				snprintf(err, errlen, "--disk: at most %d disks", CONFIG_MAX_DISKS);

@@ -315,6 +315,7 @@ void vm_destroy(struct vm *vm)
 		vcpu_destroy(&vcpus[i]);
 	free(vcpus);
 	vm_devices_destroy(vm);
+	irqchip_kvm_destroy(vm);
 	if (vm->io_inited) {
 		evloop_destroy(&vm->io);
 		vm->io_inited = false;

@@ -12,8 +12,10 @@
 #include <string.h>
 
 #include <linux/kvm.h>
+#include <linux/virtio_mmio.h>
 
 #include "petrel/console.h"
+#include "petrel/irq_levelfd.h"
 #include "petrel/kvm.h"
 #include "petrel/util.h"
 #include "petrel/vconsole_sock.h"
@@ -42,6 +44,8 @@ struct vdev {
 	struct virtio_pci *pci;   /* one of these two */
 	struct virtio_mmio *mmio;
 	uint64_t mmio_base;
+	bool mmio_ioev; /* its QueueNotify is on KVM_IOEVENTFD */
+	struct irq_levelfd *lfd; /* virtio-mmio's line on irqfd, or NULL */
 };
 
 struct vm_virtio {
@@ -66,6 +70,26 @@ static int ioev_set(struct vm_virtio *v, uint64_t gpa, int fd, bool assign)
 	return kvm_ioctl(v->vm_fd, KVM_IOEVENTFD, &io);
 }
 
+/*
+ * virtio-mmio has one QueueNotify register for all queues: the written
+ * value is the queue index, so each queue's eventfd matches its own value
+ * (a 32-bit write, as the register file requires).
+ */
+static int ioev_mmio(struct vm_virtio *v, uint64_t gpa, unsigned q, int fd,
+		     bool assign)
+{
+	struct kvm_ioeventfd io = {
+		.datamatch = q,
+		.addr = gpa,
+		.len = 4,
+		.fd = fd,
+		.flags = KVM_IOEVENTFD_FLAG_DATAMATCH |
+			 (assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN),
+	};
+
+	return kvm_ioctl(v->vm_fd, KVM_IOEVENTFD, &io);
+}
+
 static int ioev_assign(void *opaque, uint64_t gpa, int fd)
 {
 	return ioev_set(opaque, gpa, fd, true);
@@ -77,14 +101,32 @@ static void ioev_deassign(void *opaque, uint64_t gpa, int fd)
 }
 
 /* The MMIO register window of a virtio-mmio device: offsets inside it. */
-static int place_mmio(struct vm *vm, struct vdev *d, const struct virtio_mmio_slot *s)
+static int place_mmio(struct vm *vm, struct vm_virtio *v, struct vdev *d,
+		      const struct virtio_mmio_slot *s)
 {
 	int err;
 
 	d->mmio = calloc(1, sizeof(*d->mmio));
 	if (!d->mmio)
 		return -ENOMEM;
-	err = virtio_mmio_init(d->mmio, d->vdev, (struct irq_line){ &vm->irqchip, s->gsi });
+	struct irq_line line = { &vm->irqchip, s->gsi };
+
+	/* the fast path for the level line; the plain one stays if it fails */
+	if (!vm->cfg->no_irqfd) {
+		d->lfd = calloc(1, sizeof(*d->lfd));
+		if (!d->lfd)
+			return -ENOMEM;
+		err = irq_levelfd_init(d->lfd, &vm->irqchip, s->gsi, &vm->io);
+		if (err == 0) {
+			line = irq_levelfd_line(d->lfd);
+		} else {
+			pt_warn("%s: no irqfd for GSI %u (%s): its interrupts go by ioctl",
+				d->vdev->name, s->gsi, strerror(-err));
+			free(d->lfd);
+			d->lfd = NULL;
+		}
+	}
+	err = virtio_mmio_init(d->mmio, d->vdev, line);
 	if (err < 0)
 		return err;
 	err = bus_insert(&vm->mmio, s->base, VIRTIO_MMIO_SIZE, &virtio_mmio_ops,
@@ -95,6 +137,19 @@ static int place_mmio(struct vm *vm, struct vdev *d, const struct virtio_mmio_sl
 		return err;
 	}
 	d->mmio_base = s->base;
+	if (vm->cfg->no_ioeventfd)
+		return 0;
+	for (unsigned q = 0; q < d->vdev->nr_queues; q++) {
+		if (ioev_mmio(v, s->base + VIRTIO_MMIO_QUEUE_NOTIFY, q,
+			      virtio_queue_kick_fd(d->vdev, q), true) < 0) {
+			/* the trapped write still works: only slower */
+			while (q--)
+				ioev_mmio(v, s->base + VIRTIO_MMIO_QUEUE_NOTIFY, q,
+					  virtio_queue_kick_fd(d->vdev, q), false);
+			return 0;
+		}
+	}
+	d->mmio_ioev = true;
 	return 0;
 }
 
@@ -116,6 +171,10 @@ static int place_pci(struct vm *vm, struct vm_virtio *v, struct pci_host *host,
 		d->pci = NULL;
 		return err;
 	}
+	/* the fast path for interrupts; the plain one stays if it fails */
+	if (!vm->cfg->no_irqfd && (err = pci_msix_use_irqfd(&d->pci->msix)) < 0)
+		pt_warn("%s: no irqfd for its MSI-X vectors (%s): interrupts go by ioctl",
+			d->vdev->name, strerror(-err));
 	err = pci_host_add(host, &d->pci->pci, -1);
 	if (err < 0) {
 		pt_err("%s: no PCI slot: %s", d->vdev->name, strerror(-err));
@@ -233,7 +292,7 @@ int vm_virtio_create(struct vm *vm, struct pci_host *host, struct evloop *loop,
 
 			if (!s)
 				return -EINVAL; /* the plan and the config disagree: a bug */
-			err = place_mmio(vm, d, s);
+			err = place_mmio(vm, v, d, s);
 		} else {
 			err = place_pci(vm, v, host, d, class_code, npci++);
 		}
@@ -252,6 +311,9 @@ void vm_virtio_destroy(struct vm_virtio *v)
 
 		if (d->pci)
 			virtio_pci_destroy(d->pci);
+		for (unsigned q = 0; d->mmio_ioev && q < d->vdev->nr_queues; q++)
+			ioev_mmio(v, d->mmio_base + VIRTIO_MMIO_QUEUE_NOTIFY, q,
+				  virtio_queue_kick_fd(d->vdev, q), false);
 		/* the device stops (reset) before its memory goes */
 		if (d->blk)
 			virtio_blk_destroy(d->blk);
@@ -259,6 +321,9 @@ void vm_virtio_destroy(struct vm_virtio *v)
 			virtio_rng_destroy(d->rng);
 		virtio_console_destroy(d->con);
 		vconsole_sock_close(d->sock);
+		if (d->lfd)
+			irq_levelfd_destroy(d->lfd);
+		free(d->lfd);
 		free(d->pci);
 		free(d->mmio);
 	}
@@ -277,9 +342,13 @@ void vm_virtio_print_stats(const struct vm_virtio *v)
 			kicks += d->vdev->queues[q].kicks;
 			notifies += d->vdev->queues[q].notifies;
 		}
-		pt_info("stats: %s (%s): %llu kicks, %llu interrupts", d->vdev->name,
+		pt_info("stats: %s (%s): %llu kicks%s, %llu interrupts%s", d->vdev->name,
 			d->pci ? "virtio-pci" : "virtio-mmio",
-			(unsigned long long)kicks, (unsigned long long)notifies);
+			(unsigned long long)kicks,
+			(d->pci && d->pci->ioev_on) || d->mmio_ioev ? " (ioeventfd)" : " (trapped)",
+			(unsigned long long)notifies,
+			(d->pci && d->pci->msix.irqfd) || d->lfd ? " (irqfd)" : " (ioctl)");
+
 		if (d->blk)
 			virtio_blk_print_stats(d->blk);
 		if (d->rng)

@@ -80,6 +80,7 @@ struct vm_config {
 	struct disk_config disks[CONFIG_MAX_DISKS];
 	unsigned nr_disks;
 	bool no_ioeventfd;        /* --no-ioeventfd: trap every queue notify */
+	bool no_irqfd;            /* --no-irqfd: MSIs by KVM_SIGNAL_MSI ioctls */
 	bool rng;                 /* --rng: a virtio-rng device */
 	enum virtio_transport_kind rng_transport;
 	struct vconsole_config vconsole;

@@ -6,11 +6,30 @@
 #ifndef PETREL_IRQ_H
 #define PETREL_IRQ_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct irqchip_ops {
 	int (*set_level)(void *opaque, unsigned gsi, int level);
 	int (*msi)(void *opaque, uint64_t addr, uint32_t data);
+	/*
+	 * Optional (NULL: the chip has none): MSI routes fired by writing an
+	 * eventfd, which the kernel turns into the interrupt itself (KVM_IRQFD
+	 * on a KVM_SET_GSI_ROUTING MSI entry): a device thread raises an MSI
+	 * with one write(2) instead of an ioctl. add returns a route id and
+	 * the eventfd; set (re)programs its message; del frees both.
+	 */
+	int (*msi_route_add)(void *opaque, int *fd);
+	int (*msi_route_set)(void *opaque, int id, uint64_t addr, uint32_t data);
+	void (*msi_route_del)(void *opaque, int id);
+	/*
+	 * Optional: a level-triggered GSI driven by eventfds (KVM_IRQFD with
+	 * KVM_IRQFD_FLAG_RESAMPLE): a write to fd asserts gsi, the kernel
+	 * deasserts it at the guest's EOI and then signals resample_fd.
+	 * assign false takes it away again. 0 or -errno.
+	 */
+	int (*irqfd_level)(void *opaque, unsigned gsi, int fd, int resample_fd,
+			   bool assign);
 };
 
 struct irqchip {

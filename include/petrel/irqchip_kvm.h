@@ -11,8 +11,14 @@
 struct vm;
 struct kvm_pic_state;
 
-/* Creates the irqchip and PIT and fills vm->irqchip. 0 or -errno. */
+/*
+ * Creates the irqchip and PIT and fills vm->irqchip (which then owns a
+ * small state: irqchip_kvm_destroy frees it, also after a failure here).
+ * The chip offers MSI routes for irqfd (irq.h: msi_route_*), as GSIs from
+ * IOAPIC_PINS up. 0 or -errno.
+ */
 int irqchip_kvm_create(struct vm *vm);
+void irqchip_kvm_destroy(struct vm *vm);
 
 /*
  * Snapshots the in-kernel 8259 pair (KVM_GET_IRQCHIP: a VM ioctl, safe from

@@ -37,6 +37,9 @@ struct pci_msix {
 	struct pci_msix_entry table[PCI_MSIX_MAX_VECTORS];
 	uint64_t pba;       /* one bit per vector */
 	uint64_t sent, deferred; /* statistics */
+	bool irqfd;         /* vectors go out through route[]/fd[] */
+	int route[PCI_MSIX_MAX_VECTORS];
+	int fd[PCI_MSIX_MAX_VECTORS];
 };
 
 /*
@@ -48,6 +51,12 @@ int pci_msix_init(struct pci_msix *m, struct pci_dev *d, unsigned cap,
 		  uint8_t next, unsigned nr, unsigned bar, uint32_t table_off,
 		  uint32_t pba_off, struct irqchip *chip);
 void pci_msix_destroy(struct pci_msix *m);
+/*
+ * Sends every vector through an irqfd route of the chip (msi_route_*)
+ * instead of irq_msi: 0, or -ENOTSUP (the chip has no routes) / -errno, in
+ * which case nothing changed and vectors keep the plain path.
+ */
+int pci_msix_use_irqfd(struct pci_msix *m);
 
 /* Table and PBA accesses: offsets inside each. */
 uint64_t pci_msix_table_read(struct pci_msix *m, uint64_t off, unsigned size);

@@ -1,6 +1,7 @@
 /* MSI-X table, PBA and capability; see the contract in pci_msix.h. */
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <linux/pci_regs.h>
 
@@ -31,8 +32,43 @@ int pci_msix_init(struct pci_msix *m, struct pci_dev *d, unsigned cap,
 	return 0;
 }
 
+static void drop_routes(struct pci_msix *m, unsigned n)
+{
+	for (unsigned v = 0; v < n; v++)
+		m->chip->ops->msi_route_del(m->chip->opaque, m->route[v]);
+}
+
+int pci_msix_use_irqfd(struct pci_msix *m)
+{
+	const struct irqchip_ops *ops = m->chip->ops;
+
+	if (!ops->msi_route_add || !ops->msi_route_set || !ops->msi_route_del)
+		return -ENOTSUP;
+	pthread_mutex_lock(&m->lock);
+	for (unsigned v = 0; v < m->nr; v++) {
+		const struct pci_msix_entry *e = &m->table[v];
+		int id = ops->msi_route_add(m->chip->opaque, &m->fd[v]);
+
+		if (id >= 0)
+			m->route[v] = id;
+		if (id < 0 || ops->msi_route_set(m->chip->opaque, id,
+						 (uint64_t)e->addr_hi << 32 | e->addr_lo,
+						 e->data) < 0) {
+			drop_routes(m, id < 0 ? v : v + 1);
+			pthread_mutex_unlock(&m->lock);
+			return id < 0 ? id : -EINVAL;
+		}
+	}
+	m->irqfd = true;
+	pthread_mutex_unlock(&m->lock);
+	return 0;
+}
+
 void pci_msix_destroy(struct pci_msix *m)
 {
+	if (m->irqfd)
+		drop_routes(m, m->nr);
+	m->irqfd = false;
 	pthread_mutex_destroy(&m->lock);
 }
 
@@ -47,7 +83,12 @@ static void send_locked(struct pci_msix *m, unsigned v)
 {
 	const struct pci_msix_entry *e = &m->table[v];
 
+	uint64_t one = 1;
+
 	m->sent++;
+	/* the route carries this entry's message: the kernel delivers it */
+	if (m->irqfd && write(m->fd[v], &one, sizeof(one)) == sizeof(one))
+		return;
 	irq_msi(m->chip, (uint64_t)e->addr_hi << 32 | e->addr_lo, e->data);
 }
 
@@ -81,10 +122,19 @@ void pci_msix_table_write(struct pci_msix *m, uint64_t off, uint64_t val,
 	if ((size != 4 && size != 8) || (off & (size - 1)) ||
 	    off + size > (uint64_t)m->nr * PCI_MSIX_ENTRY_SIZE)
 		return;
+	unsigned v = (unsigned)(off / PCI_MSIX_ENTRY_SIZE);
+	struct pci_msix_entry *e = &m->table[v], old;
+
 	pthread_mutex_lock(&m->lock);
+	old = *e;
 	memcpy((uint8_t *)m->table + off, &val, size);
 	/* reserved vector-control bits read 0 */
-	m->table[off / PCI_MSIX_ENTRY_SIZE].ctrl &= PCI_MSIX_ENTRY_CTRL_MASKBIT;
+	e->ctrl &= PCI_MSIX_ENTRY_CTRL_MASKBIT;
+	if (m->irqfd && (old.addr_lo != e->addr_lo || old.addr_hi != e->addr_hi ||
+			 old.data != e->data))
+		m->chip->ops->msi_route_set(m->chip->opaque, m->route[v],
+					    (uint64_t)e->addr_hi << 32 | e->addr_lo,
+					    e->data);
 	flush_pending_locked(m);
 	pthread_mutex_unlock(&m->lock);
 }

@@ -53,7 +53,7 @@ static int no_msi(void *o, uint64_t addr, uint32_t data)
 	return 0;
 }
 
-static const struct irqchip_ops chip_ops = { no_level, no_msi };
+static const struct irqchip_ops chip_ops = { .set_level = no_level, .msi = no_msi };
 
 static void d_cfg_read(void *dev, unsigned off, void *buf, unsigned len)
 {

@@ -50,7 +50,7 @@ static int rec_msi(void *opaque, uint64_t addr, uint32_t data)
 	return 0;
 }
 
-static const struct irqchip_ops rec_chip_ops = { rec_set_level, rec_msi };
+static const struct irqchip_ops rec_chip_ops = { .set_level = rec_set_level, .msi = rec_msi };
 
 struct fixture {
 	struct rec rec;

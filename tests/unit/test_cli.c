@@ -165,8 +165,10 @@ static void disks_and_rng(void **state)
 	assert_true(c.cfg.rng);
 	assert_int_equal(c.cfg.rng_transport, VIRTIO_TRANSPORT_PCI);
 	assert_false(c.cfg.no_ioeventfd);
+	assert_false(c.cfg.no_irqfd);
 	assert_int_equal(PARSE(&c, err, "run", "-k", "x", "--rng=transport=mmio",
-			       "--no-ioeventfd"), 0);
+			       "--no-ioeventfd", "--no-irqfd"), 0);
+	assert_true(c.cfg.no_irqfd);
 	assert_int_equal(c.cfg.rng_transport, VIRTIO_TRANSPORT_MMIO);
 	assert_true(c.cfg.no_ioeventfd);
 	assert_int_equal(c.cfg.nr_disks, 0);

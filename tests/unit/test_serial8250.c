@@ -43,7 +43,7 @@ static int rec_msi(void *opaque, uint64_t addr, uint32_t data)
 	return -1;
 }
 
-static const struct irqchip_ops rec_ops = { rec_set_level, rec_msi };
+static const struct irqchip_ops rec_ops = { .set_level = rec_set_level, .msi = rec_msi };
 
 static size_t rec_write(void *opaque, const uint8_t *buf, size_t len)
 {

@@ -57,7 +57,7 @@ static int rec_msi(void *opaque, uint64_t addr, uint32_t data)
 	return -1;
 }
 
-static const struct irqchip_ops rec_ops = { rec_set_level, rec_msi };
+static const struct irqchip_ops rec_ops = { .set_level = rec_set_level, .msi = rec_msi };
 
 static void dummy_config_read(void *dev, unsigned off, void *buf, unsigned len)
 {

@@ -47,7 +47,7 @@ static int rec_msi(void *o, uint64_t addr, uint32_t data)
 	return 0;
 }
 
-static const struct irqchip_ops rec_ops = { rec_level, rec_msi };
+static const struct irqchip_ops rec_ops = { .set_level = rec_level, .msi = rec_msi };
 
 struct dummy {
 	uint8_t config[8];
@@ -423,6 +423,95 @@ static void no_config_no_cap(void **state)
 	bus_destroy(&mmio);
 }
 
+/* A chip with irqfd routes: each vector's message follows table writes. */
+struct route_rec {
+	int fd[8];
+	uint64_t addr[8];
+	uint32_t data[8];
+	unsigned n, sets;
+};
+
+static int rt_add(void *o, int *fd)
+{
+	struct route_rec *r = o;
+	int p[2];
+
+	if (r->n == 8 || pipe(p) < 0)
+		return -ENOSPC;
+	r->fd[r->n] = p[0];
+	*fd = p[1];
+	return (int)r->n++;
+}
+
+static int rt_set(void *o, int id, uint64_t addr, uint32_t data)
+{
+	struct route_rec *r = o;
+
+	r->addr[id] = addr;
+	r->data[id] = data;
+	r->sets++;
+	return 0;
+}
+
+static void rt_del(void *o, int id)
+{
+	(void)o;
+	(void)id;
+}
+
+static int rt_msi(void *o, uint64_t addr, uint32_t data)
+{
+	(void)o, (void)addr, (void)data;
+	fail_msg("irq_msi used while irqfd routes exist");
+	return 0;
+}
+
+static const struct irqchip_ops route_ops = {
+	.set_level = rec_level, .msi = rt_msi,
+	.msi_route_add = rt_add, .msi_route_set = rt_set, .msi_route_del = rt_del,
+};
+
+static void msix_through_irqfd(void **state)
+{
+	struct fx *f = *state;
+	struct route_rec rr = { .n = 0 };
+	struct irqchip chip = { &route_ops, &rr };
+	struct virtio_dev v2;
+	struct virtio_pci p2;
+	struct bus mmio;
+	uint64_t t = BAR_AT + 0x4000, n, one = 1;
+	unsigned cap;
+
+	bus_init(&mmio, "mmio");
+	assert_int_equal(virtio_dev_init(&v2, "virtio-irqfd", VIRTIO_ID_RNG, 0, 1, 64, 0,
+					 &dummy_ops, &f->dev, &f->mem, NULL), 0);
+	assert_int_equal(virtio_pci_init(&p2, &v2, 0xff0000, &mmio, BAR_AT, &chip, NULL), 0);
+	/* the recording chip of the fixture has no routes: refused, nothing changes */
+	assert_int_equal(pci_msix_use_irqfd(&f->p.msix), -ENOTSUP);
+	assert_int_equal(pci_msix_use_irqfd(&p2.msix), 0);
+	assert_int_equal(rr.n, 2); /* one queue + config */
+	for (cap = p2.pci.ops->config_read(&p2.pci, PCI_CAPABILITY_LIST, 1); cap;
+	     cap = p2.pci.ops->config_read(&p2.pci, cap + 1, 1))
+		if (p2.pci.ops->config_read(&p2.pci, cap, 1) == PCI_CAP_ID_MSIX)
+			break;
+	bus_write(&mmio, t + 16 + 0, &(uint32_t){ 0xfee02000 }, 4);
+	bus_write(&mmio, t + 16 + 8, &(uint32_t){ 0x41 }, 4);
+	assert_int_equal(rr.addr[1], 0xfee02000);
+	assert_int_equal(rr.data[1], 0x41);
+	unsigned sets = rr.sets;
+	bus_write(&mmio, t + 16 + 12, &(uint32_t){ 0 }, 4); /* unmask: no new message */
+	assert_int_equal(rr.sets, sets);
+	p2.pci.ops->config_write(&p2.pci, cap + PCI_MSIX_FLAGS, PCI_MSIX_FLAGS_ENABLE, 2);
+	assert_int_equal(pci_msix_notify(&p2.msix, 1), 0);
+	assert_int_equal(read(rr.fd[1], &n, sizeof(n)), sizeof(n));
+	assert_int_equal(n, one);
+	virtio_pci_destroy(&p2);
+	virtio_dev_destroy(&v2);
+	bus_destroy(&mmio);
+	for (unsigned i = 0; i < rr.n; i++)
+		close(rr.fd[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -434,6 +523,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(isr_and_config_vector, setup, teardown),
 		cmocka_unit_test_setup_teardown(pci_cfg_window, setup, teardown),
 		cmocka_unit_test_setup_teardown(no_config_no_cap, setup, teardown),
+		cmocka_unit_test_setup_teardown(msix_through_irqfd, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("virtio_pci", tests, NULL, NULL);
 }
