@@ -53,7 +53,9 @@ static const char run_help[] =
 	"                          decompresses it on the host and enters the\n"
 	"                          kernel's 64-bit entry point directly)\n"
 	"      --no-acpi           do not build ACPI tables (MP table only)\n"
-	"      --console MODE      stdio (default) or none\n"
+	"      --console MODE      stdio (default), none, or virtio: the terminal\n"
+	"                          is the virtio-console port /dev/hvc0 instead of\n"
+	"                          COM1 (same as --vconsole stdio; see below)\n"
 	"      --stats             print exit statistics to stderr when the VM stops,\n"
 	"                          and the boot marker: when the guest wrote 123 to\n"
 	"                          port 0x3f0 (\"boot marker at 812.4 ms\" after\n"
@@ -80,6 +82,15 @@ static const char run_help[] =
 	"      --rng[=transport=pci|mmio]\n"
 	"                          a virtio-rng device fed by getrandom(2)\n"
 	"                          (the guest's /dev/hwrng)\n"
+	"      --vconsole socket=PATH|stdio[,transport=pci|mmio]\n"
+	"                          a virtio-console device with one port, the\n"
+	"                          guest's /dev/hvc0. socket=PATH: petrel listens\n"
+	"                          on the Unix socket PATH (created; removed on\n"
+	"                          exit), one client at a time, bytes both ways;\n"
+	"                          guest output while no client is connected is\n"
+	"                          kept for the next one up to 64 KiB, then\n"
+	"                          dropped. stdio: the terminal, as --console\n"
+	"                          virtio\n"
 	"      --no-ioeventfd      trap every virtqueue notification in petrel\n"
 	"                          instead of having KVM signal the I/O thread\n"
 	"                          (slower; for comparison and debugging)\n"
@@ -90,6 +101,10 @@ static const char run_help[] =
 	"console: COM1 (ttyS0) is connected to stdin/stdout; when stdin is a\n"
 	"terminal it is put in raw mode and restored on exit. Type Ctrl-A x to\n"
 	"quit, Ctrl-A Ctrl-A to send a literal Ctrl-A, Ctrl-A h for help.\n"
+	"With --console virtio (or --vconsole stdio) the terminal is hvc0 with the\n"
+	"same escapes, COM1's output is dropped and it gets no input, and petrel\n"
+	"adds console=hvc0 to the kernel command line unless it already has a\n"
+	"console= (without --cmdline the default becomes \"console=hvc0\").\n"
 	"Messages from petrel itself go to stderr, prefixed \"petrel:\".\n";
 
 const char *cli_help(const char *topic)
@@ -179,8 +194,58 @@ enum {
 	OPT_DISK,
 	OPT_RNG,
 	OPT_NO_IOEVENTFD,
+	OPT_VCONSOLE,
 	OPT_NO_IRQFD,
 };
+
+/* Whether the command line names a console= already. */
+static bool has_console(const char *cmdline)
+{
+	for (const char *p = cmdline; (p = strstr(p, "console=")); p++)
+		if (p == cmdline || p[-1] == ' ')
+			return true;
+	return false;
+}
+
+/*
+ * --console virtio and --vconsole stdio are one request: the terminal on
+ * hvc0. The guest's console follows unless the user chose one.
+ */
+static int settle_console(struct vm_config *cfg, bool user_cmdline, char *err,
+			  size_t errlen)
+{
+	struct vconsole_config *v = &cfg->vconsole;
+
+	if (cfg->console == CONSOLE_VIRTIO) {
+		if (v->on && !v->stdio) {
+			snprintf(err, errlen, "--console virtio puts the terminal on the virtio-console port; it cannot also be --vconsole socket=");
+			return -EINVAL;
+		}
+		if (!v->on)
+			*v = (struct vconsole_config){ .on = true, .stdio = true };
+	} else if (v->on && v->stdio) {
+		if (cfg->console == CONSOLE_NONE) {
+			snprintf(err, errlen, "--vconsole stdio and --console none contradict each other");
+			return -EINVAL;
+		}
+		cfg->console = CONSOLE_VIRTIO;
+	}
+	if (cfg->console != CONSOLE_VIRTIO)
+		return 0;
+	if (!user_cmdline) {
+		cfg->cmdline = "console=hvc0";
+	} else if (!has_console(cfg->cmdline)) {
+		int n = snprintf(cfg->cmdline_buf, sizeof(cfg->cmdline_buf), "%s%sconsole=hvc0",
+				 cfg->cmdline, cfg->cmdline[0] ? " " : "");
+
+		if (n < 0 || (size_t)n >= sizeof(cfg->cmdline_buf)) {
+			snprintf(err, errlen, "--cmdline: too long to add console=hvc0");
+			return -EINVAL;
+		}
+		cfg->cmdline = cfg->cmdline_buf;
+	}
+	return 0;
+}
 
 static int parse_run(int argc, char **argv, struct cli *out, char *err,
 		     size_t errlen)
@@ -201,11 +266,13 @@ static int parse_run(int argc, char **argv, struct cli *out, char *err,
 		{ "disk", required_argument, NULL, OPT_DISK },
 		{ "rng", optional_argument, NULL, OPT_RNG },
 		{ "no-ioeventfd", no_argument, NULL, OPT_NO_IOEVENTFD },
+		{ "vconsole", required_argument, NULL, OPT_VCONSOLE },
 		{ "no-irqfd", no_argument, NULL, OPT_NO_IRQFD },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct vm_config *cfg = &out->cfg;
+	bool user_cmdline = false;
 	char *end;
 	int c;
 
@@ -215,7 +282,7 @@ static int parse_run(int argc, char **argv, struct cli *out, char *err,
 		switch (c) {
 		case 'k': cfg->kernel = optarg; break;
 		case 'i': cfg->initrd = optarg; break;
-		case 'c': cfg->cmdline = optarg; break;
+		case 'c': cfg->cmdline = optarg; user_cmdline = true; break;
 		case 'm':
 			if (parse_size(optarg, &cfg->mem_size) < 0) {
 				snprintf(err, errlen, "--mem: \"%s\" is not a size (e.g. 512M, 4G)", optarg);
@@ -258,6 +325,14 @@ static int parse_run(int argc, char **argv, struct cli *out, char *err,
 			if (cli_parse_rng(optarg, cfg, err, errlen) < 0)
 				return -EINVAL;
 			break;
+		case OPT_VCONSOLE:
+			if (cfg->vconsole.on) {
+				snprintf(err, errlen, "--vconsole: one virtio-console at most");
+				return -EINVAL;
+			}
+			if (cli_parse_vconsole(optarg, &cfg->vconsole, err, errlen) < 0)
+				return -EINVAL;
+			break;
 		case OPT_DEBUG_EXIT: {
 			unsigned long port = DEBUG_EXIT_DEFAULT_PORT;
 			if (optarg) {
@@ -276,8 +351,10 @@ static int parse_run(int argc, char **argv, struct cli *out, char *err,
 				cfg->console = CONSOLE_STDIO;
 			else if (!strcmp(optarg, "none"))
 				cfg->console = CONSOLE_NONE;
+			else if (!strcmp(optarg, "virtio"))
+				cfg->console = CONSOLE_VIRTIO;
 			else {
-				snprintf(err, errlen, "--console: \"%s\" is not stdio or none", optarg);
+				snprintf(err, errlen, "--console: \"%s\" is not stdio, none or virtio", optarg);
 				return -EINVAL;
 			}
 			break;
@@ -305,7 +382,10 @@ static int parse_run(int argc, char **argv, struct cli *out, char *err,
 		out->help_topic = "cpu-features";
 		return 0;
 	}
+	if (settle_console(cfg, user_cmdline, err, errlen) < 0)
+		return -EINVAL;
 	unsigned mmio = cfg->rng && cfg->rng_transport == VIRTIO_TRANSPORT_MMIO;
+	mmio += cfg->vconsole.on && cfg->vconsole.transport == VIRTIO_TRANSPORT_MMIO;
 	for (unsigned i = 0; i < cfg->nr_disks; i++)
 		mmio += cfg->disks[i].transport == VIRTIO_TRANSPORT_MMIO;
 	if (mmio > VIRTIO_MMIO_SLOTS) {

@@ -1,4 +1,4 @@
-/* --disk and --rng values: the options of a virtio device, as in config.h. */
+/* --disk, --rng and --vconsole values: the options of a virtio device, as in config.h. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -105,6 +105,50 @@ int cli_parse_rng(const char *arg, struct vm_config *cfg, char *err,
 	if (strncmp(arg, "transport=", 10) ||
 	    parse_transport(arg + 10, &cfg->rng_transport) < 0) {
 		snprintf(err, errlen, "--rng: \"%s\" is not transport=pci or transport=mmio", arg);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int cli_parse_vconsole(const char *arg, struct vconsole_config *v, char *err,
+		       size_t errlen)
+{
+	const char *p = arg;
+	char opt[sizeof(v->path) + 8];
+	bool backend = false;
+
+	memset(v, 0, sizeof(*v));
+	v->on = true;
+	while (*p) {
+		if (next_field(&p, opt, sizeof(opt)) < 0) {
+			snprintf(err, errlen, "--vconsole: an option in \"%s\" is too long (a socket path has at most %zu bytes)",
+				 arg, sizeof(v->path) - 1);
+			return -EINVAL;
+		}
+		if (!strncmp(opt, "socket=", 7) && opt[7]) {
+			if (strlen(opt + 7) >= sizeof(v->path)) {
+				snprintf(err, errlen, "--vconsole: socket path longer than %zu bytes",
+					 sizeof(v->path) - 1);
+				return -EINVAL;
+			}
+			memcpy(v->path, opt + 7, strlen(opt + 7) + 1);
+			v->stdio = false;
+			backend = true;
+		} else if (!strcmp(opt, "stdio")) {
+			v->stdio = true;
+			backend = true;
+		} else if (!strncmp(opt, "transport=", 10) &&
+			   parse_transport(opt + 10, &v->transport) == 0) {
+			;
+		} else {
+			snprintf(err, errlen,
+				 "--vconsole: unknown option \"%s\" (socket=PATH, stdio, transport=pci|mmio)",
+				 opt);
+			return -EINVAL;
+		}
+	}
+	if (!backend) {
+		snprintf(err, errlen, "--vconsole: \"%s\" names no backend (socket=PATH or stdio)", arg);
 		return -EINVAL;
 	}
 	return 0;

@@ -2,7 +2,9 @@
  * The PC platform petrel gives every guest: COM1, the i8042 (for its reset
  * line), the CMOS RTC, the PCI host bridge (with the 0xCF9 reset register
  * inside its port window), the ACPI PM block (for poweroff) and PM timer,
- * the POST ports and the boot marker. Each is a state machine in
+ * the POST ports and the boot marker. The terminal is COM1's, or with
+ * --console virtio the virtio-console port's (COM1 is then mute: output
+ * dropped, no input). Each is a state machine in
  * src/devices/; here they are allocated, given their irq lines, clocks and
  * sinks, and put on the buses. The console registers its fds on the VM's
  * I/O thread (vm->io), which vm.c starts once everything is built.
@@ -25,6 +27,7 @@
 #include "petrel/rtc.h"
 #include "petrel/serial8250.h"
 #include "petrel/util.h"
+#include "petrel/virtio_console.h"
 #include "petrel/vm.h"
 #include "petrel/vm_virtio.h"
 
@@ -81,6 +84,22 @@ static void com1_tx_ready(void *opaque)
 	serial8250_tx_ready(opaque);
 }
 
+/* --console virtio: the terminal's input goes to hvc0 */
+static size_t vcon_deliver(void *opaque, const uint8_t *buf, size_t len)
+{
+	struct virtio_console *c = vm_virtio_console(((struct vm_devices *)opaque)->virtio);
+
+	return c ? virtio_console_receive(c, buf, len) : 0;
+}
+
+static void vcon_tx_ready(void *opaque)
+{
+	struct virtio_console *c = vm_virtio_console(((struct vm_devices *)opaque)->virtio);
+
+	if (c)
+		virtio_console_tx_ready(c);
+}
+
 static void console_stop(void *opaque, int status, const char *reason)
 {
 	vm_request_stop(opaque, status, "%s", reason);
@@ -101,14 +120,22 @@ int vm_devices_create(struct vm *vm)
 {
 	struct vm_devices *d = calloc(1, sizeof(*d));
 	struct irqchip *chip = &vm->irqchip;
+	bool on_virtio = vm->cfg->console == CONSOLE_VIRTIO;
+	/* with the terminal on hvc0, COM1's output is dropped (sink NULL) */
+	struct serial8250_sink com1_sink = { 0 };
 	int err;
 
 	if (!d)
 		return -ENOMEM;
 	vm->dev = d;
 
-	err = console_init(&d->console, &vm->io, vm->cfg->console == CONSOLE_STDIO,
-			   (struct console_dev){ com1_deliver, com1_tx_ready, &d->com1 },
+	/*
+	 * The virtio console is made later (vm_virtio_create); its callbacks
+	 * find it through d once the I/O thread runs.
+	 */
+	err = console_init(&d->console, &vm->io, vm->cfg->console != CONSOLE_NONE,
+			   on_virtio ? (struct console_dev){ vcon_deliver, vcon_tx_ready, d }
+				     : (struct console_dev){ com1_deliver, com1_tx_ready, &d->com1 },
 			   (struct console_stop){ console_stop, vm });
 	if (err < 0) {
 		pt_err("console: %s", strerror(-err));
@@ -117,10 +144,11 @@ int vm_devices_create(struct vm *vm)
 	d->console_up = true;
 	vm->console = &d->console;
 
-	err = serial8250_init(&d->com1, (struct irq_line){ chip, GSI_SERIAL0 },
-			      (struct serial8250_sink){ .write = console_write,
-							.rx_ready = console_rx_ready,
-							.opaque = &d->console });
+	if (!on_virtio)
+		com1_sink = (struct serial8250_sink){ .write = console_write,
+						      .rx_ready = console_rx_ready,
+						      .opaque = &d->console };
+	err = serial8250_init(&d->com1, (struct irq_line){ chip, GSI_SERIAL0 }, com1_sink);
 	if (err < 0)
 		return err;
 	d->com1_up = true;

@@ -1,5 +1,5 @@
 /*
- * The virtio devices the user asked for (--disk, --rng), each behind the
+ * The virtio devices the user asked for (--disk, --rng, --vconsole), each behind the
  * transport it chose: virtio-pci (a slot on the PCI host, its BAR placed in
  * the 32-bit PCI window) or virtio-mmio (a fixed window and GSI from
  * virtio_mmio_slots, the same list the boot plan described in the DSDT).
@@ -14,10 +14,13 @@
 #include <linux/kvm.h>
 #include <linux/virtio_mmio.h>
 
+#include "petrel/console.h"
 #include "petrel/irq_levelfd.h"
 #include "petrel/kvm.h"
 #include "petrel/util.h"
+#include "petrel/vconsole_sock.h"
 #include "petrel/virtio_blk.h"
+#include "petrel/virtio_console.h"
 #include "petrel/virtio_mmio.h"
 #include "petrel/virtio_pci.h"
 #include "petrel/virtio_rng.h"
@@ -26,15 +29,18 @@
 
 /* BARs go here, one VIRTIO_PCI_BAR_SIZE apart: below the mmio windows. */
 #define VIRTIO_PCI_BAR_BASE 0xc0000000ULL
-#define MAX_DEVS (CONFIG_MAX_DISKS + 1)
+#define MAX_DEVS (CONFIG_MAX_DISKS + 2)
 /* PCI class codes (class << 16 | subclass << 8): what QEMU shows too */
 #define CLASS_STORAGE_SCSI 0x010000
 #define CLASS_OTHER 0xff0000
+#define CLASS_SERIAL 0x078000 /* communication controller, other */
 
 struct vdev {
 	struct virtio_dev *vdev;
 	struct virtio_blk *blk;
 	struct virtio_rng *rng;
+	struct virtio_console *con;
+	struct vconsole_sock *sock; /* con's backend with socket=PATH */
 	struct virtio_pci *pci;   /* one of these two */
 	struct virtio_mmio *mmio;
 	uint64_t mmio_base;
@@ -45,6 +51,7 @@ struct vdev {
 struct vm_virtio {
 	struct vdev devs[MAX_DEVS];
 	unsigned nr;
+	struct virtio_console *con;
 	int vm_fd;
 	bool ioeventfd_any_len;
 };
@@ -187,6 +194,38 @@ static const struct virtio_mmio_slot *mmio_slot(const struct virtio_mmio_slot *s
 	return NULL;
 }
 
+static size_t sock_deliver(void *opaque, const uint8_t *buf, size_t len)
+{
+	return virtio_console_receive(opaque, buf, len);
+}
+
+static void sock_tx_ready(void *opaque)
+{
+	virtio_console_tx_ready(opaque);
+}
+
+/* The virtio-console and its backend: the terminal or a Unix socket. */
+static int make_console(struct vm *vm, struct evloop *loop, struct vdev *d)
+{
+	const struct vconsole_config *vc = &vm->cfg->vconsole;
+	struct virtio_console_sink sink = { console_write, console_rx_ready, vm->console };
+	int err;
+
+	if (!vc->stdio) {
+		if ((err = vconsole_sock_open(&d->sock, vc->path, loop)) < 0)
+			return err;
+		sink = (struct virtio_console_sink){ vconsole_sock_write,
+						     vconsole_sock_rx_ready, d->sock };
+	}
+	if ((err = virtio_console_create(&d->con, 0, sink, &vm->mem, loop)) < 0)
+		return err;
+	if (d->sock)
+		vconsole_sock_set_dev(d->sock, (struct console_dev){ sock_deliver, sock_tx_ready,
+								     d->con });
+	d->vdev = virtio_console_dev(d->con);
+	return 0;
+}
+
 int vm_virtio_create(struct vm *vm, struct pci_host *host, struct evloop *loop,
 		     struct vm_virtio **out)
 {
@@ -197,7 +236,7 @@ int vm_virtio_create(struct vm *vm, struct pci_host *host, struct evloop *loop,
 	int nslots, err;
 
 	*out = NULL;
-	if (!cfg->nr_disks && !cfg->rng)
+	if (!cfg->nr_disks && !cfg->rng && !cfg->vconsole.on)
 		return 0;
 	nslots = virtio_mmio_slots(cfg, slots);
 	if (nslots < 0)
@@ -209,12 +248,16 @@ int vm_virtio_create(struct vm *vm, struct pci_host *host, struct evloop *loop,
 	v->vm_fd = vm->vm_fd;
 	v->ioeventfd_any_len = kvm_check_cap(vm->kvm_fd, KVM_CAP_IOEVENTFD_ANY_LENGTH) > 0;
 
-	for (unsigned i = 0; i < cfg->nr_disks + (cfg->rng ? 1 : 0); i++) {
+	for (unsigned i = 0; i < cfg->nr_disks + 2; i++) {
 		struct vdev *d = &v->devs[v->nr];
 		bool is_disk = i < cfg->nr_disks;
+		bool is_rng = i == cfg->nr_disks;
+		enum virtio_mmio_kind kind;
 		enum virtio_transport_kind t;
 		uint32_t class_code;
 
+		if ((is_rng && !cfg->rng) || (!is_disk && !is_rng && !cfg->vconsole.on))
+			continue;
 		if (is_disk) {
 			err = virtio_blk_create(&d->blk, &cfg->disks[i], i, &vm->mem, loop);
 			if (err < 0)
@@ -222,20 +265,30 @@ int vm_virtio_create(struct vm *vm, struct pci_host *host, struct evloop *loop,
 			d->vdev = virtio_blk_dev(d->blk);
 			t = cfg->disks[i].transport;
 			class_code = CLASS_STORAGE_SCSI;
-		} else {
+			kind = VIRTIO_MMIO_DEV_BLK;
+		} else if (is_rng) {
 			err = virtio_rng_create(&d->rng, 0, &vm->mem, loop);
 			if (err < 0)
 				return err;
 			d->vdev = virtio_rng_dev(d->rng);
 			t = cfg->rng_transport;
 			class_code = CLASS_OTHER;
+			kind = VIRTIO_MMIO_DEV_RNG;
+		} else {
+			err = make_console(vm, loop, d);
+			v->nr++; /* its socket, if any, is closed with it */
+			if (err < 0)
+				return err;
+			v->con = d->con;
+			t = cfg->vconsole.transport;
+			class_code = CLASS_SERIAL;
+			kind = VIRTIO_MMIO_DEV_CONSOLE;
 		}
-		v->nr++;
+		if (!d->con)
+			v->nr++;
 		if (t == VIRTIO_TRANSPORT_MMIO) {
 			const struct virtio_mmio_slot *s =
-				mmio_slot(slots, nslots,
-					  is_disk ? VIRTIO_MMIO_DEV_BLK : VIRTIO_MMIO_DEV_RNG,
-					  is_disk ? i : 0);
+				mmio_slot(slots, nslots, kind, is_disk ? i : 0);
 
 			if (!s)
 				return -EINVAL; /* the plan and the config disagree: a bug */
@@ -266,6 +319,8 @@ void vm_virtio_destroy(struct vm_virtio *v)
 			virtio_blk_destroy(d->blk);
 		if (d->rng)
 			virtio_rng_destroy(d->rng);
+		virtio_console_destroy(d->con);
+		vconsole_sock_close(d->sock);
 		if (d->lfd)
 			irq_levelfd_destroy(d->lfd);
 		free(d->lfd);
@@ -298,5 +353,14 @@ void vm_virtio_print_stats(const struct vm_virtio *v)
 			virtio_blk_print_stats(d->blk);
 		if (d->rng)
 			virtio_rng_print_stats(d->rng);
+		if (d->con)
+			virtio_console_print_stats(d->con);
+		if (d->sock)
+			vconsole_sock_print_stats(d->sock);
 	}
+}
+
+struct virtio_console *vm_virtio_console(const struct vm_virtio *v)
+{
+	return v ? v->con : NULL;
 }

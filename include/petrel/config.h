@@ -21,6 +21,11 @@ struct cpu_feature_edit {
 enum console_mode {
 	CONSOLE_STDIO, /* COM1 <-> stdin/stdout (raw mode when stdin is a tty) */
 	CONSOLE_NONE,  /* COM1 output dropped, no input */
+	/*
+	 * stdin/stdout <-> the virtio-console port (hvc0), with the same
+	 * escapes; COM1 output is dropped and COM1 gets no input.
+	 */
+	CONSOLE_VIRTIO,
 };
 
 #define CONFIG_MAX_DISKS 8
@@ -48,6 +53,16 @@ struct disk_config {
 	enum virtio_transport_kind transport;
 };
 
+/* --vconsole socket=PATH|stdio[,transport=pci|mmio] */
+struct vconsole_config {
+	bool on;
+	bool stdio;        /* the terminal (--console virtio), else the socket */
+	char path[108];    /* sun_path */
+	enum virtio_transport_kind transport;
+};
+
+#define CONFIG_CMDLINE_MAX 4096
+
 struct vm_config {
 	const char *kernel;
 	const char *initrd;
@@ -68,6 +83,9 @@ struct vm_config {
 	bool no_irqfd;            /* --no-irqfd: MSIs by KVM_SIGNAL_MSI ioctls */
 	bool rng;                 /* --rng: a virtio-rng device */
 	enum virtio_transport_kind rng_transport;
+	struct vconsole_config vconsole;
+	/* the command line with console=hvc0 added (--console virtio) */
+	char cmdline_buf[CONFIG_CMDLINE_MAX];
 	/*
 	 * Not an option: CLOCK_MONOTONIC (mono_clock_host_ns) when petrel
 	 * started, which main takes before anything else and the boot marker
@@ -107,6 +125,10 @@ int cli_parse_disk(const char *arg, struct disk_config *d, char *err,
 /* --rng's optional value: "transport=pci|mmio". */
 int cli_parse_rng(const char *arg, struct vm_config *cfg, char *err,
 		  size_t errlen);
+
+/* --vconsole's value: "socket=PATH|stdio[,transport=pci|mmio]". */
+int cli_parse_vconsole(const char *arg, struct vconsole_config *v, char *err,
+		       size_t errlen);
 
 /* The text of `petrel --help` and `petrel run --help`. */
 const char *cli_help(const char *topic);

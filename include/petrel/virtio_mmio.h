@@ -74,18 +74,19 @@ extern const struct bus_dev_ops virtio_mmio_ops;
 
 /*
  * Which devices of a vm_config use virtio-mmio, in slot order: the disks
- * with transport=mmio in --disk order, then the rng. The boot plan (DSDT,
+ * with transport=mmio in --disk order, then the rng, then the console. The boot plan (DSDT,
  * command line) and the VM's wiring both take their list from here, so a
  * slot's window and pin (layout.h) describe the device that is there.
  */
 enum virtio_mmio_kind {
 	VIRTIO_MMIO_DEV_BLK, /* cfg->disks[index] */
 	VIRTIO_MMIO_DEV_RNG,
+	VIRTIO_MMIO_DEV_CONSOLE, /* cfg->vconsole */
 };
 
 struct virtio_mmio_slot {
 	enum virtio_mmio_kind kind;
-	unsigned index; /* into cfg->disks for a disk; 0 for the rng */
+	unsigned index; /* into cfg->disks for a disk; 0 for the others */
 	uint64_t base;  /* VIRTIO_MMIO_SLOT_BASE(slot) */
 	unsigned gsi;   /* VIRTIO_MMIO_SLOT_GSI(slot) */
 };

@@ -1,5 +1,5 @@
 /*
- * The VM's virtio devices, built from vm_config (--disk, --rng) on the
+ * The VM's virtio devices, built from vm_config (--disk, --rng, --vconsole) on the
  * transport each asked for. Part of the machine (layer 4): it may see
  * struct vm; the devices it makes do not.
  */
@@ -10,6 +10,7 @@ struct vm;
 struct pci_host;
 struct evloop;
 struct vm_virtio;
+struct virtio_console;
 
 /* *out stays NULL when the config asks for no virtio device. 0 or -errno. */
 int vm_virtio_create(struct vm *vm, struct pci_host *host, struct evloop *loop,
@@ -17,5 +18,7 @@ int vm_virtio_create(struct vm *vm, struct pci_host *host, struct evloop *loop,
 /* After the vCPUs stopped; the I/O thread may still run. NULL is fine. */
 void vm_virtio_destroy(struct vm_virtio *v);
 void vm_virtio_print_stats(const struct vm_virtio *v);
+/* The virtio-console (--vconsole, --console virtio), or NULL. */
+struct virtio_console *vm_virtio_console(const struct vm_virtio *v);
 
 #endif

@@ -39,5 +39,10 @@ int virtio_mmio_slots(const struct vm_config *cfg,
 			return err;
 		n++;
 	}
+	if (cfg->vconsole.on && cfg->vconsole.transport == VIRTIO_TRANSPORT_MMIO) {
+		if ((err = add(slots, n, VIRTIO_MMIO_DEV_CONSOLE, 0)) < 0)
+			return err;
+		n++;
+	}
 	return (int)n;
 }

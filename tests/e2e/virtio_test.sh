@@ -233,8 +233,127 @@ EOF
 	finish
 }
 
+# A host-side client of the console socket: connects when petrel made it,
+# saves everything it receives to OUT, and once the guest's end marker
+# came, sends LINE. Exits when petrel closes the socket.
+console_client() { # sock out line
+	python3 - "$@" <<'PY'
+import socket, sys, time
+path, out, line = sys.argv[1], sys.argv[2], sys.argv[3].encode() + b"\n"
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+for _ in range(1200):
+    try:
+        s.connect(path)
+        break
+    except OSError:
+        time.sleep(0.1)
+else:
+    sys.exit("no socket at " + path)
+got, sent = b"", False
+with open(out, "wb") as f:
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        got += b
+        f.write(b)
+        f.flush()
+        if not sent and b"PETREL-HVC-END\n" in got:
+            s.sendall(line)
+            sent = True
+PY
+}
+
+# The guest writes a marker, 64 KiB of random bytes and an end marker to
+# /dev/hvc0 (raw mode); the host client must receive exactly those bytes,
+# then sends a line the guest reads back from /dev/hvc0.
+case_console() { # name transport
+	local name=$1 transport=$2 sock=$work/$1.sock out=$work/$1.out token sum want got
+	echo "  -- $name: /dev/hvc0 of virtio-console over virtio-$transport <-> a Unix socket client"
+	token="host-line-$RANDOM$RANDOM"
+	cat >"$work/$name.sh" <<'EOF'
+[ -c /dev/hvc0 ] || { echo "NO-HVC0"; exit 1; }
+exec 3<>/dev/hvc0
+stty raw -echo <&3 || echo "STTY-FAILED"
+head -c 65536 /dev/urandom >/tmp/data
+echo "GUEST-DATA-SUM $(sha256sum /tmp/data | cut -d' ' -f1)"
+printf 'PETREL-HVC-HELLO\n' >&3
+cat /tmp/data >&3
+printf 'PETREL-HVC-END\n' >&3
+read -r -t 60 line <&3 && echo "GUEST-GOT $line"
+EOF
+	console_client "$sock" "$out" "$token" &
+	local client=$!
+	boot "$name" "$work/$name.sh" --vconsole "socket=$sock,transport=$transport"
+	wait $client
+	[ $rc -eq 0 ] && ok "exit status 0" || no "exit status $rc"
+	sum=$(grep -m1 -o 'GUEST-DATA-SUM [0-9a-f]*' "$log" | cut -d' ' -f2)
+	got=$(python3 -c '
+import hashlib, sys
+d = open(sys.argv[1], "rb").read()
+h, e = b"PETREL-HVC-HELLO\n", b"PETREL-HVC-END\n"
+ok = d.startswith(h) and d.endswith(e) and len(d) == len(h) + 65536 + len(e)
+print(hashlib.sha256(d[len(h):-len(e)]).hexdigest() if ok else "bad-framing-%d-bytes" % len(d))
+' "$out" 2>/dev/null)
+	want=${sum:-none}
+	[ "$got" = "$want" ] && ok "the host received exactly the guest's 64 KiB (sha256 $want) between the markers" ||
+		no "host got $got, guest sent $want"
+	has "GUEST-GOT $token" && ok "the guest read the host's line from /dev/hvc0" ||
+		no "the guest did not read the host's line: $(grep -m1 GUEST-GOT "$log")"
+	has "virtio-console0: [0-9]+ bytes from the guest" &&
+		ok "$(grep -m1 -oE 'virtio-console0: [0-9]+ bytes from the guest, [0-9]+ bytes to it' "$log")" ||
+		no "no virtio-console stats"
+	finish
+}
+
+# --console virtio: the terminal (here a pipe in, the log out) is hvc0 and
+# the guest's console (petrel adds console=hvc0); a line typed reaches the
+# guest's stdin, and Ctrl-A x still quits (status 5).
+case_console_stdio() {
+	local name=console-stdio fifo=$work/console-stdio.fifo token writer
+	echo "  -- $name: --console virtio: stdin/stdout on hvc0, console=hvc0 added, Ctrl-A x"
+	token="typed-$RANDOM$RANDOM"
+	# virtio_console is a module: /init started before hvc0 existed and
+	# has no console; the script opens it
+	cat >"$work/$name.sh" <<'EOF'
+exec </dev/hvc0 >/dev/hvc0 2>&1
+echo "CMDLINE $(cat /proc/cmdline)"
+read -r -t 120 line && echo "GUEST-GOT $line"
+sleep 600
+EOF
+	log=$logs/virtio-$name.log
+	: >"$log"
+	initrd_with "$work/$name.sh" "$work/$name.img.initrd"
+	mkfifo "$fifo"
+	(
+		exec 4>"$fifo"
+		for _ in $(seq 600); do
+			grep -q "CMDLINE" "$log" 2>/dev/null && break
+			sleep 0.5
+		done
+		printf '%s\n' "$token" >&4
+		for _ in $(seq 600); do
+			grep -q "GUEST-GOT" "$log" 2>/dev/null && break
+			sleep 0.5
+		done
+		printf '\001x' >&4
+		sleep 30
+	) &
+	writer=$!
+	timeout -s TERM "$TIMEOUT" "$PETREL" run -k "$KERNEL" --initrd "$work/$name.img.initrd" \
+		--cmdline "panic=-1 petrel.test=script" --console virtio --stats \
+		<"$fifo" >"$log" 2>&1
+	rc=$?
+	kill $writer 2>/dev/null; wait $writer 2>/dev/null
+	has "CMDLINE .*console=hvc0" && ok "console=hvc0 was added to the command line" ||
+		no "no console=hvc0: $(grep -m1 CMDLINE "$log")"
+	has "GUEST-GOT $token" && ok "the typed line reached the guest" || no "the guest did not read the line"
+	[ $rc -eq 5 ] && ok "Ctrl-A x quit (status 5)" || no "exit status $rc, not 5 (Ctrl-A x)"
+	finish
+}
+
 cases=(rw-pci-uring rw-pci-sync rw-mmio-uring rw-mmio-sync rw-pci-plain rw-mmio-plain ro kill9 full
-	rng-pci rng-mmio)
+	rng-pci rng-mmio console-pci console-mmio console-stdio)
 only=("$@")
 for c in "${cases[@]}"; do
 	if [ ${#only[@]} -gt 0 ] && [[ " ${only[*]} " != *" $c "* ]]; then
@@ -248,6 +367,8 @@ for c in "${cases[@]}"; do
 	kill9) case_kill ;;
 	full) case_full ;;
 	rng-*) case_rng "$c" "${c#rng-}" ;;
+	console-stdio) case_console_stdio ;;
+	console-*) case_console "$c" "${c#console-}" ;;
 	esac
 done
 echo "$pass $fail $skip" >"$result"

@@ -197,6 +197,76 @@ static void disks_and_rng(void **state)
 	assert_non_null(strstr(err, "longer than"));
 }
 
+static void vconsole(void **state)
+{
+	struct cli c;
+	char err[256];
+	(void)state;
+
+	assert_int_equal(PARSE(&c, err, "run", "-k", "x", "--vconsole", "socket=/tmp/a,,b.sock"), 0);
+	assert_true(c.cfg.vconsole.on);
+	assert_false(c.cfg.vconsole.stdio);
+	assert_string_equal(c.cfg.vconsole.path, "/tmp/a,b.sock");
+	assert_int_equal(c.cfg.vconsole.transport, VIRTIO_TRANSPORT_PCI);
+	/* a socket port leaves the terminal and the command line alone */
+	assert_int_equal(c.cfg.console, CONSOLE_STDIO);
+	assert_string_equal(c.cfg.cmdline, "console=ttyS0");
+
+	assert_int_equal(PARSE(&c, err, "run", "-k", "x", "--vconsole",
+			       "transport=mmio,socket=s"), 0);
+	assert_int_equal(c.cfg.vconsole.transport, VIRTIO_TRANSPORT_MMIO);
+	assert_string_equal(c.cfg.vconsole.path, "s");
+
+	/* the terminal on hvc0: both spellings, console=hvc0 by default */
+	assert_int_equal(PARSE(&c, err, "run", "-k", "x", "--console", "virtio"), 0);
+	assert_int_equal(c.cfg.console, CONSOLE_VIRTIO);
+	assert_true(c.cfg.vconsole.on);
+	assert_true(c.cfg.vconsole.stdio);
+	assert_string_equal(c.cfg.cmdline, "console=hvc0");
+	assert_int_equal(PARSE(&c, err, "run", "-k", "x", "--vconsole", "stdio,transport=mmio",
+			       "-c", "root=/dev/vda quiet"), 0);
+	assert_int_equal(c.cfg.console, CONSOLE_VIRTIO);
+	assert_int_equal(c.cfg.vconsole.transport, VIRTIO_TRANSPORT_MMIO);
+	assert_string_equal(c.cfg.cmdline, "root=/dev/vda quiet console=hvc0");
+	assert_int_equal(PARSE(&c, err, "run", "-k", "x", "--console", "virtio",
+			       "--vconsole", "stdio", "-c", ""), 0);
+	assert_string_equal(c.cfg.cmdline, "console=hvc0");
+	/* the user's console= wins, wherever it is */
+	assert_int_equal(PARSE(&c, err, "run", "-k", "x", "--console", "virtio",
+			       "-c", "quiet console=ttyS0"), 0);
+	assert_string_equal(c.cfg.cmdline, "quiet console=ttyS0");
+	assert_int_equal(PARSE(&c, err, "run", "-k", "x", "--console", "virtio",
+			       "-c", "netconsole=x"), 0);
+	assert_string_equal(c.cfg.cmdline, "netconsole=x console=hvc0");
+
+	assert_int_equal(PARSE(&c, err, "run", "-k", "x", "--console", "virtio",
+			       "--vconsole", "socket=s"), -EINVAL);
+	assert_non_null(strstr(err, "--console virtio"));
+	assert_int_equal(PARSE(&c, err, "run", "-k", "x", "--console", "none",
+			       "--vconsole", "stdio"), -EINVAL);
+	assert_int_equal(PARSE(&c, err, "run", "-k", "x", "--vconsole", "socket=a",
+			       "--vconsole", "socket=b"), -EINVAL);
+	assert_non_null(strstr(err, "at most"));
+	assert_int_equal(PARSE(&c, err, "run", "-k", "x", "--vconsole", "transport=pci"), -EINVAL);
+	assert_non_null(strstr(err, "no backend"));
+	assert_int_equal(PARSE(&c, err, "run", "-k", "x", "--vconsole", "socket="), -EINVAL);
+	assert_int_equal(PARSE(&c, err, "run", "-k", "x", "--vconsole", "tcp=1"), -EINVAL);
+	assert_non_null(strstr(err, "unknown option"));
+	assert_int_equal(PARSE(&c, err, "run", "-k", "x", "--console", "serial"), -EINVAL);
+	char longpath[128] = "socket=";
+	memset(longpath + 7, 'p', 110);
+	assert_int_equal(PARSE(&c, err, "run", "-k", "x", "--vconsole", longpath), -EINVAL);
+	assert_non_null(strstr(err, "107 bytes"));
+	/* an mmio console takes a slot like the others */
+	assert_int_equal(PARSE(&c, err, "run", "-k", "x", "--disk", "1,transport=mmio",
+			       "--disk", "2,transport=mmio", "--disk", "3,transport=mmio",
+			       "--disk", "4,transport=mmio", "--disk", "5,transport=mmio",
+			       "--disk", "6,transport=mmio", "--disk", "7,transport=mmio",
+			       "--disk", "8,transport=mmio",
+			       "--vconsole", "socket=s,transport=mmio"), -EINVAL);
+	assert_non_null(strstr(err, "9 devices with transport=mmio"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -206,6 +276,7 @@ int main(void)
 		cmocka_unit_test(help_and_version),
 		cmocka_unit_test(usage_errors),
 		cmocka_unit_test(disks_and_rng),
+		cmocka_unit_test(vconsole),
 	};
 	return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
 }
