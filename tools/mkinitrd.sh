@@ -64,6 +64,11 @@ for round in 1 2; do
 		[ -r "$a" ] && modprobe -q "$(cat "$a")" 2>/dev/null
 	done
 done
+# with console=hvc0 (petrel --console virtio) the console appears only now,
+# with the virtio_console module: /init started without one
+case " $(cat /proc/cmdline) " in
+*" console=hvc0 "*) [ -c /dev/hvc0 ] && exec </dev/hvc0 >/dev/hvc0 2>&1 ;;
+esac
 echo "PETREL-INIT-OK: $(uname -r) up, $(grep -c ^processor /proc/cpuinfo) cpu(s)," \
 	"MemTotal $(awk '/^MemTotal:/{print $2}' /proc/meminfo) kB"
 for w in $(cat /proc/cmdline); do

@@ -313,10 +313,9 @@ case_console_stdio() {
 	local name=console-stdio fifo=$work/console-stdio.fifo token writer
 	echo "  -- $name: --console virtio: stdin/stdout on hvc0, console=hvc0 added, Ctrl-A x"
 	token="typed-$RANDOM$RANDOM"
-	# virtio_console is a module: /init started before hvc0 existed and
-	# has no console; the script opens it
+	# virtio_console is a module: /init starts before hvc0 exists and
+	# moves its stdio there once it loaded the module
 	cat >"$work/$name.sh" <<'EOF'
-exec </dev/hvc0 >/dev/hvc0 2>&1
 echo "CMDLINE $(cat /proc/cmdline)"
 read -r -t 120 line && echo "GUEST-GOT $line"
 sleep 600
@@ -347,6 +346,8 @@ EOF
 	kill $writer 2>/dev/null; wait $writer 2>/dev/null
 	has "CMDLINE .*console=hvc0" && ok "console=hvc0 was added to the command line" ||
 		no "no console=hvc0: $(grep -m1 CMDLINE "$log")"
+	has "PETREL-INIT-OK" && ok "/init's own output reached the terminal through hvc0" ||
+		no "no PETREL-INIT-OK on the terminal"
 	has "GUEST-GOT $token" && ok "the typed line reached the guest" || no "the guest did not read the line"
 	[ $rc -eq 5 ] && ok "Ctrl-A x quit (status 5)" || no "exit status $rc, not 5 (Ctrl-A x)"
 	finish
