@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "petrel/blk_image.h"
 #include "petrel/boot_plan.h"
 #include "petrel/config.h"
 #include "petrel/console.h"
@@ -18,6 +19,25 @@
 #include "petrel/util.h"
 #include "petrel/virtio_mmio.h"
 #include "petrel/vm.h"
+
+/*
+ * Each --disk opens, all at once, as vm_create will open them (a missing
+ * image, a directory, one another petrel writes, the same image twice):
+ * said now, on any host, rather than after /dev/kvm. They are closed
+ * again (locks dropped) and reopened by the devices.
+ */
+static int check_disks(const struct vm_config *cfg)
+{
+	struct blk_image imgs[CONFIG_MAX_DISKS];
+	unsigned n = 0;
+	int r = 0;
+
+	while (n < cfg->nr_disks && (r = blk_image_open(&imgs[n], &cfg->disks[n])) == 0)
+		n++;
+	while (n--)
+		blk_image_close(&imgs[n]);
+	return r;
+}
 
 /*
  * Everything about the input that needs no KVM: the CPU feature names and
@@ -53,6 +73,8 @@ static int prepare(const struct vm_config *cfg, struct boot_plan *plan)
 		pt_err("%s", err);
 		return r;
 	}
+	if ((r = check_disks(cfg)) < 0)
+		return r;
 	return boot_plan_build(plan, &bc);
 }
 

@@ -16,6 +16,7 @@ PETREL=${PETREL:-build/petrel}
 KERNEL=${PETREL_TEST_KERNEL:-.cache/vmlinuz}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+truncate -s 16M "$tmp/disk.img" # the --disk cases
 pass=0 fail=0 skip=0
 
 # run_expect WRAP NAME STATUS PATTERN -- ARGS...
@@ -89,6 +90,11 @@ bad_input_cases() { # FN: expect, expect_nokvm, skip_nokvm
 	$fn "missing kernel" 1 "--kernel /nonexistent/vmlinuz: No such file" -- run -k /nonexistent/vmlinuz
 	$fn "kernel is a directory" 1 "Is a directory" -- run -k "$tmp"
 	$fn "garbage kernel" 1 "not a kernel petrel can boot" -- run -k "$tmp/garbage"
+	# disks are opened (and locked) before the kernel is read
+	$fn "missing disk image" 1 "disk /nonexistent.img: open\(O_RDWR\): No such file" -- run -k "$tmp/garbage" --disk /nonexistent.img
+	$fn "disk is a directory" 1 "disk $tmp: is a directory" -- run -k "$tmp/garbage" --disk "$tmp"
+	$fn "one image as two rw disks" 1 "disk.img: is in use by another process \(locked\)" -- run -k "$tmp/garbage" --disk "$tmp/disk.img" --disk "$tmp/disk.img"
+	$fn "bad --disk option" 2 'unknown option "rw"' -- run -k "$tmp/garbage" --disk "$tmp/disk.img,rw"
 	[ $have_kernel -eq 1 ] || fn=skip_no_kernel
 	$fn "truncated bzImage" 1 "not a bootable bzImage" -- run -k "$tmp/truncated"
 	$fn "corrupt payload" 1 "cannot (decompress|load)" -- run -k "$tmp/corrupt" --console none
@@ -218,6 +224,25 @@ elif [ $guests_built -eq 0 ]; then
 	skip_case "SIGTERM with stdout stalled (a full pipe)" "guest not built"
 else
 	stalled_stdout_case
+fi
+
+# A disk a running petrel writes is locked against a second one (needs KVM
+# for the first to run); a read-only one may be shared.
+if [ $have_kvm -eq 0 ] || [ $guests_built -eq 0 ]; then
+	skip_case "a disk in use by a running petrel" "$([ $have_kvm -eq 0 ] && echo "/dev/kvm is not available here" || echo "guest not built")"
+else
+	"$PETREL" run -k "$tmp/flood.elf" --console none --disk "$tmp/disk.img" </dev/null >"$tmp/first" 2>&1 &
+	pid=$!
+	sleep 1
+	timeout 60 "$PETREL" run -k "$tmp/flood.elf" --console none --disk "$tmp/disk.img,ro" \
+		</dev/null >"$tmp/out" 2>&1; rc=$?
+	if kill -0 $pid 2>/dev/null && [ $rc -eq 1 ] && grep -q "disk.img: is in use by another process (locked)" "$tmp/out"; then
+		echo "  ok   a disk in use by a running petrel"; pass=$((pass + 1))
+	else
+		echo "  FAIL a disk in use by a running petrel: status $rc (want 1)"; tail -n3 "$tmp/out" "$tmp/first"
+		fail=$((fail + 1))
+	fi
+	kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null
 fi
 
 # Signals and the console escape, with the kernel running (needs KVM).
