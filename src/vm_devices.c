@@ -1,5 +1,6 @@
 /*
- * The PC platform petrel gives every guest: COM1, the i8042 (for its reset
+ * The PC platform petrel gives every guest, built from the table machine[]
+ * below: COM1, the i8042 (for its reset
  * line), the CMOS RTC, the PCI host bridge (with the 0xCF9 reset register
  * inside its port window), the ACPI PM block (for poweroff) and PM timer,
  * the POST ports and the boot marker. The terminal is COM1's, or with
@@ -46,7 +47,8 @@ struct vm_devices {
 	struct console console;
 	struct debug_exit debug_exit;
 	struct boot_marker boot_marker;
-	bool com1_up, i8042_up, rtc_up, pci_up, pm_up, console_up;
+	unsigned nr_made; /* entries of machine[] created, in order */
+	bool pm_up, console_up;
 	uint8_t last_post; /* last POST code: readable back, shown in stats */
 };
 
@@ -116,111 +118,231 @@ static int add_pio(struct vm *vm, uint64_t base, uint64_t len,
 	return err;
 }
 
-int vm_devices_create(struct vm *vm)
+/*
+ * The machine, as a table: each device's create puts it together and on
+ * the buses; destroy (if it has anything to free) undoes it. They are made
+ * in this order and taken apart in the reverse order, so a later device
+ * may use an earlier one (virtio devices sit on the PCI host) and a
+ * failure halfway unwinds exactly what was made. The I/O thread, which
+ * calls into the console and the devices, starts only after the last one
+ * and is stopped before the first is destroyed (vm.c).
+ */
+struct dev_desc {
+	const char *name;
+	int (*create)(struct vm *vm, struct vm_devices *d);
+	void (*destroy)(struct vm_devices *d);
+};
+
+static int console_create(struct vm *vm, struct vm_devices *d)
 {
-	struct vm_devices *d = calloc(1, sizeof(*d));
-	struct irqchip *chip = &vm->irqchip;
 	bool on_virtio = vm->cfg->console == CONSOLE_VIRTIO;
-	/* with the terminal on hvc0, COM1's output is dropped (sink NULL) */
-	struct serial8250_sink com1_sink = { 0 };
-	int err;
-
-	if (!d)
-		return -ENOMEM;
-	vm->dev = d;
-
 	/*
 	 * The virtio console is made later (vm_virtio_create); its callbacks
 	 * find it through d once the I/O thread runs.
 	 */
-	err = console_init(&d->console, &vm->io, vm->cfg->console != CONSOLE_NONE,
-			   on_virtio ? (struct console_dev){ vcon_deliver, vcon_tx_ready, d }
-				     : (struct console_dev){ com1_deliver, com1_tx_ready, &d->com1 },
-			   (struct console_stop){ console_stop, vm });
+	int err = console_init(&d->console, &vm->io, vm->cfg->console != CONSOLE_NONE,
+			       on_virtio ? (struct console_dev){ vcon_deliver, vcon_tx_ready, d }
+					 : (struct console_dev){ com1_deliver, com1_tx_ready, &d->com1 },
+			       (struct console_stop){ console_stop, vm });
+
 	if (err < 0) {
 		pt_err("console: %s", strerror(-err));
 		return err;
 	}
 	d->console_up = true;
 	vm->console = &d->console;
+	return 0;
+}
 
-	if (!on_virtio)
-		com1_sink = (struct serial8250_sink){ .write = console_write,
-						      .rx_ready = console_rx_ready,
-						      .opaque = &d->console };
-	err = serial8250_init(&d->com1, (struct irq_line){ chip, GSI_SERIAL0 }, com1_sink);
-	if (err < 0)
+static void console_remove(struct vm_devices *d)
+{
+	console_destroy(&d->console);
+	d->console_up = false;
+}
+
+static int com1_create(struct vm *vm, struct vm_devices *d)
+{
+	/* with the terminal on hvc0, COM1's output is dropped (sink NULL) */
+	struct serial8250_sink sink = { 0 };
+	int err;
+
+	if (vm->cfg->console != CONSOLE_VIRTIO)
+		sink = (struct serial8250_sink){ .write = console_write,
+						 .rx_ready = console_rx_ready,
+						 .opaque = &d->console };
+	if ((err = serial8250_init(&d->com1, (struct irq_line){ &vm->irqchip, GSI_SERIAL0 },
+				   sink)) < 0)
 		return err;
-	d->com1_up = true;
 	if ((err = add_pio(vm, PORT_SERIAL0, SERIAL8250_NR_PORTS, &serial8250_ops,
 			   &d->com1, "com1")) < 0)
-		return err;
+		serial8250_destroy(&d->com1);
+	return err;
+}
 
-	err = i8042_init(&d->i8042, (struct irq_line){ chip, GSI_KBD },
-			 (struct irq_line){ chip, GSI_MOUSE }, vm->power);
+static void com1_remove(struct vm_devices *d)
+{
+	serial8250_destroy(&d->com1);
+}
+
+static int i8042_create(struct vm *vm, struct vm_devices *d)
+{
+	int err = i8042_init(&d->i8042, (struct irq_line){ &vm->irqchip, GSI_KBD },
+			     (struct irq_line){ &vm->irqchip, GSI_MOUSE }, vm->power);
+
 	if (err < 0)
 		return err;
-	d->i8042_up = true;
 	if ((err = add_pio(vm, PORT_I8042_DATA, 1, &i8042_data_ops, &d->i8042, "i8042")) < 0 ||
 	    (err = add_pio(vm, PORT_I8042_CMD, 1, &i8042_cmd_ops, &d->i8042, "i8042")) < 0)
-		return err;
+		i8042_destroy(&d->i8042);
+	return err;
+}
 
-	err = rtc_init(&d->rtc, &(struct rtc_clock){ rtc_host_clock_now, NULL },
-		       (struct irq_line){ chip, GSI_RTC });
+static void i8042_remove(struct vm_devices *d)
+{
+	i8042_destroy(&d->i8042);
+}
+
+static int rtc_create(struct vm *vm, struct vm_devices *d)
+{
+	int err = rtc_init(&d->rtc, &(struct rtc_clock){ rtc_host_clock_now, NULL },
+			   (struct irq_line){ &vm->irqchip, GSI_RTC });
+
 	if (err < 0)
 		return err;
-	d->rtc_up = true;
 	if ((err = add_pio(vm, PORT_RTC, 2, &rtc_ops, &d->rtc, "rtc")) < 0)
-		return err;
+		rtc_destroy(&d->rtc);
+	return err;
+}
+
+static void rtc_remove(struct vm_devices *d)
+{
+	rtc_destroy(&d->rtc);
+}
+
+static int pci_create(struct vm *vm, struct vm_devices *d)
+{
+	int err;
 
 	legacy_cf9_init(&d->cf9, vm->power);
 	if ((err = pci_host_init(&d->pci)) < 0)
 		return err;
-	d->pci_up = true;
 	pci_host_set_cf9(&d->pci, &legacy_cf9_ops, &d->cf9);
 	if ((err = add_pio(vm, PORT_PCI_CONFIG, 8, &pci_host_ops, &d->pci, "pci-host")) < 0)
-		return err;
-	if ((err = vm_virtio_create(vm, &d->pci, &vm->io, &d->virtio)) < 0)
-		return err;
+		pci_host_destroy(&d->pci);
+	return err;
+}
 
-	if (!vm->cfg->no_acpi) {
-		err = acpi_pm_init(&d->pm, (struct irq_line){ chip, GSI_SCI }, vm->power);
-		if (err < 0)
-			return err;
-		d->pm_up = true;
-		if ((err = add_pio(vm, PORT_ACPI_PM, PORT_ACPI_PM_LEN, &acpi_pm_ops,
-				   &d->pm, "acpi-pm")) < 0)
-			return err;
-		/* only the FADT tells a guest where it is: no ACPI, no timer */
-		if ((err = pm_timer_init(&d->pm_timer, mono_clock_host(),
-					 ACPI_PM_TMR_BITS)) < 0 ||
-		    (err = add_pio(vm, PORT_ACPI_PM_TMR, PM_TIMER_NR_PORTS,
-				   &pm_timer_ops, &d->pm_timer, "pm-timer")) < 0)
-			return err;
-	}
+static void pci_remove(struct vm_devices *d)
+{
+	pci_host_destroy(&d->pci);
+}
+
+static void virtio_remove(struct vm_devices *d)
+{
+	/* the disks wait for their in-flight I/O and drop their image locks */
+	vm_virtio_destroy(d->virtio);
+	d->virtio = NULL;
+}
+
+static int virtio_create(struct vm *vm, struct vm_devices *d)
+{
+	int err = vm_virtio_create(vm, &d->pci, &vm->io, &d->virtio);
+
+	if (err < 0)
+		virtio_remove(d); /* what was made of a half-built set */
+	return err;
+}
+
+static int acpi_make(struct vm *vm, struct vm_devices *d)
+{
+	int err;
+
+	if (vm->cfg->no_acpi)
+		return 0;
+	err = acpi_pm_init(&d->pm, (struct irq_line){ &vm->irqchip, GSI_SCI }, vm->power);
+	if (err < 0)
+		return err;
+	d->pm_up = true;
+	if ((err = add_pio(vm, PORT_ACPI_PM, PORT_ACPI_PM_LEN, &acpi_pm_ops,
+			   &d->pm, "acpi-pm")) < 0)
+		return err;
+	/* only the FADT tells a guest where it is: no ACPI, no timer */
+	if ((err = pm_timer_init(&d->pm_timer, mono_clock_host(), ACPI_PM_TMR_BITS)) < 0)
+		return err;
+	return add_pio(vm, PORT_ACPI_PM_TMR, PM_TIMER_NR_PORTS, &pm_timer_ops,
+		       &d->pm_timer, "pm-timer");
+}
+
+static void acpi_remove(struct vm_devices *d)
+{
+	if (d->pm_up)
+		acpi_pm_destroy(&d->pm);
+	d->pm_up = false;
+}
+
+/* ACPI's PM block and timer, together or not at all */
+static int acpi_create(struct vm *vm, struct vm_devices *d)
+{
+	int err = acpi_make(vm, d);
+
+	if (err < 0)
+		acpi_remove(d);
+	return err;
+}
+
+static int ports_create(struct vm *vm, struct vm_devices *d)
+{
+	int err;
 
 	if ((err = add_pio(vm, PORT_POST, 1, &post_ops, d, "post")) < 0 ||
 	    (err = add_pio(vm, PORT_IO_DELAY, 1, &post_ops, d, "io-delay")) < 0)
 		return err;
-
 	boot_marker_init(&d->boot_marker, mono_clock_host(),
 			 vm->cfg->start_ns ? vm->cfg->start_ns : mono_clock_host_ns(NULL));
-	if ((err = add_pio(vm, PORT_BOOT_MARKER, 1, &boot_marker_ops,
-			   &d->boot_marker, "boot-marker")) < 0)
-		return err;
+	return add_pio(vm, PORT_BOOT_MARKER, 1, &boot_marker_ops, &d->boot_marker,
+		       "boot-marker");
+}
 
-	if (vm->cfg->debug_exit_port) {
-		unsigned port = vm->cfg->debug_exit_port;
-		unsigned last = port + DEBUG_EXIT_NR_PORTS - 1;
+static int debug_exit_create(struct vm *vm, struct vm_devices *d)
+{
+	unsigned port = vm->cfg->debug_exit_port;
+	unsigned last = port + DEBUG_EXIT_NR_PORTS - 1;
+	int err;
 
-		d->debug_exit = (struct debug_exit){ guest_exit, vm };
-		if ((err = debug_exit_insert(&vm->pio, vm->cfg->debug_exit_port,
-					     &d->debug_exit)) < 0) {
-			pt_err("cannot place debug-exit at ports 0x%x-0x%x: %s", port,
-			       last > 0xffff ? 0xffff : last, strerror(-err));
+	if (!port)
+		return 0;
+	d->debug_exit = (struct debug_exit){ guest_exit, vm };
+	if ((err = debug_exit_insert(&vm->pio, port, &d->debug_exit)) < 0)
+		pt_err("cannot place debug-exit at ports 0x%x-0x%x: %s", port,
+		       last > 0xffff ? 0xffff : last, strerror(-err));
+	return err;
+}
+
+static const struct dev_desc machine[] = {
+	{ "console", console_create, console_remove },
+	{ "com1", com1_create, com1_remove },
+	{ "i8042", i8042_create, i8042_remove },
+	{ "rtc", rtc_create, rtc_remove },
+	{ "pci-host", pci_create, pci_remove },
+	{ "virtio", virtio_create, virtio_remove },
+	{ "acpi-pm", acpi_create, acpi_remove },
+	{ "ports", ports_create, NULL },
+	{ "debug-exit", debug_exit_create, NULL },
+};
+#define MACHINE_DEVICES (sizeof(machine) / sizeof(machine[0]))
+
+int vm_devices_create(struct vm *vm)
+{
+	struct vm_devices *d = calloc(1, sizeof(*d));
+	int err;
+
+	if (!d)
+		return -ENOMEM;
+	vm->dev = d;
+	/* a create that fails undoes its own part; destroy undoes the rest */
+	for (d->nr_made = 0; d->nr_made < MACHINE_DEVICES; d->nr_made++)
+		if ((err = machine[d->nr_made].create(vm, d)) < 0)
 			return err;
-		}
-	}
 	return 0;
 }
 
@@ -230,22 +352,10 @@ void vm_devices_destroy(struct vm *vm)
 
 	if (!d)
 		return;
-	/* the I/O thread, which feeds COM1, was stopped first (vm_destroy) */
-	if (d->console_up)
-		console_destroy(&d->console);
-	if (d->pm_up)
-		acpi_pm_destroy(&d->pm);
-	/* the disks wait for their in-flight I/O and drop their image locks */
-	vm_virtio_destroy(d->virtio);
-	d->virtio = NULL;
-	if (d->pci_up)
-		pci_host_destroy(&d->pci);
-	if (d->rtc_up)
-		rtc_destroy(&d->rtc);
-	if (d->i8042_up)
-		i8042_destroy(&d->i8042);
-	if (d->com1_up)
-		serial8250_destroy(&d->com1);
+	/* the I/O thread, which calls into them, was stopped first (vm_destroy) */
+	while (d->nr_made--)
+		if (machine[d->nr_made].destroy)
+			machine[d->nr_made].destroy(d);
 	free(d);
 	vm->dev = NULL;
 	vm->console = NULL;
