@@ -143,5 +143,7 @@ void virtio_needs_reset(struct virtio_dev *d, const char *why);
 /* The device changed its configuration: new generation, notify. */
 void virtio_config_changed(struct virtio_dev *d);
 bool virtio_has_feature(const struct virtio_dev *d, unsigned bit);
+/* A counter of the device's, read under its lock (from any thread). */
+uint64_t virtio_stat(struct virtio_dev *d, const uint64_t *counter);
 
 #endif

@@ -230,22 +230,12 @@ void virtio_console_destroy(struct virtio_console *c)
 
 uint64_t virtio_console_bytes_out(struct virtio_console *c)
 {
-	uint64_t v;
-
-	virtio_lock(&c->vdev);
-	v = c->bytes_out;
-	virtio_unlock(&c->vdev);
-	return v;
+	return virtio_stat(&c->vdev, &c->bytes_out);
 }
 
 uint64_t virtio_console_bytes_in(struct virtio_console *c)
 {
-	uint64_t v;
-
-	virtio_lock(&c->vdev);
-	v = c->bytes_in;
-	virtio_unlock(&c->vdev);
-	return v;
+	return virtio_stat(&c->vdev, &c->bytes_in);
 }
 
 void virtio_console_print_stats(struct virtio_console *c)

@@ -118,22 +118,12 @@ void virtio_rng_destroy(struct virtio_rng *r)
 
 uint64_t virtio_rng_bytes(struct virtio_rng *r)
 {
-	uint64_t v;
-
-	virtio_lock(&r->vdev);
-	v = r->bytes;
-	virtio_unlock(&r->vdev);
-	return v;
+	return virtio_stat(&r->vdev, &r->bytes);
 }
 
 uint64_t virtio_rng_requests(struct virtio_rng *r)
 {
-	uint64_t v;
-
-	virtio_lock(&r->vdev);
-	v = r->requests;
-	virtio_unlock(&r->vdev);
-	return v;
+	return virtio_stat(&r->vdev, &r->requests);
 }
 
 void virtio_rng_print_stats(struct virtio_rng *r)

@@ -339,3 +339,13 @@ void virtio_config_changed(struct virtio_dev *d)
 	if (d->status & VIRTIO_CONFIG_S_DRIVER_OK)
 		notify_config_locked(d);
 }
+
+uint64_t virtio_stat(struct virtio_dev *d, const uint64_t *counter)
+{
+	uint64_t v;
+
+	virtio_lock(d);
+	v = *counter;
+	virtio_unlock(d);
+	return v;
+}
