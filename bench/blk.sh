@@ -64,6 +64,7 @@ command -v qemu-system-x86_64 >/dev/null ||
 tmp=$(mktemp -d)
 logs=$B/blk-logs
 mkdir -p "$logs"
+rm -f "$logs"/*.log # a failed run must not find an older run's console
 brd=0
 cleanup() {
 	[ $brd -eq 0 ] || rmmod brd 2>/dev/null || true
