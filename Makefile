@@ -144,6 +144,11 @@ $(BENCH_DIR)/spawn: bench/spawn.c
 	@mkdir -p $(dir $@)
 	@echo "  BENCH   $@"
 	@$(CC) $(BENCH_FLAGS) $(LDFLAGS) -o $@ $<
+# the guest side of bench/blk.sh: static, for the busybox initramfs (no libc)
+$(BENCH_DIR)/blkio: bench/blkio.c
+	@mkdir -p $(dir $@)
+	@echo "  BENCH   $@"
+	@$(CC) -static -O2 -std=c11 -Wall -Wextra -Werror -o $@ $<
 $(BENCH_DIR)/mb_%.o: bench/guest/multiboot.S
 	@mkdir -p $(dir $@)
 	@$(CC) -m32 $(if $(filter hold,$*),-DHOLD) -c -o $@ $<
