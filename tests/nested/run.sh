@@ -51,7 +51,17 @@ mkdir -p "$job"
 	printf ' %q' "$@"
 	echo
 } >"$job/cmd"
-trap 'rm -rf "$work/$job"' EXIT
+# Whatever ends this script (an outer timeout's SIGTERM, Ctrl-C) ends its
+# QEMU too: an orphaned L1 would eat a CPU for up to NESTED_TIMEOUT.
+qpidfile=build/nested/qemu.$$.pid
+kill_qemu() {
+	[ -s "$qpidfile" ] && kill "$(cat "$qpidfile")" 2>/dev/null
+	rm -f "$qpidfile"
+}
+trap 'kill_qemu; rm -rf "$work/$job"' EXIT
+trap 'exit 143' TERM
+trap 'exit 130' INT
+trap 'exit 129' HUP
 
 mem=${NESTED_MEM:-8G}
 cpus=${NESTED_CPUS:-$(nproc 2>/dev/null || echo 2)}
@@ -63,7 +73,7 @@ qlog=build/nested/qemu.$$.log
 [ -n "${NESTED_MONITOR:-}" ] && monitor="unix:$NESTED_MONITOR,server=on,wait=off"
 qemu=(qemu-system-x86_64 -accel tcg,thread=multi -cpu max -smp "$cpus" -m "$mem"
 	-kernel .cache/nested/vmlinuz -initrd .cache/nested/initrd.img -append "$append"
-	-d cpu_reset,guest_errors -D "$qlog"
+	-d cpu_reset,guest_errors -D "$qlog" -pidfile "$qpidfile"
 	-display none -monitor "$monitor" -no-reboot -nic none -vga none
 	-chardev stdio,id=con,signal=off -serial chardev:con
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap
@@ -75,7 +85,7 @@ console=build/nested/console.$$.log
 # triple-faulting) and the caller may try once more; other failures exit.
 boot_l1() {
 	local start secs rc qrc
-	rm -f "$job/rc" "$qlog"
+	rm -f "$job/rc" "$job/qrc" "$qlog"
 	start=$(date +%s%N)
 	if [ $tty -eq 1 ]; then
 		timeout --foreground "$timeout_s" "${qemu[@]}"
@@ -84,9 +94,15 @@ boot_l1() {
 		# batch: stdin closed; the console's CRs stripped; a copy kept so
 		# that a failure of L1 can be reported with what it printed (L1's
 		# own "reboot: Power down" is printed at KERN_EMERG: dropped)
-		timeout "$timeout_s" "${qemu[@]}" </dev/null 2>&1 | sed -u -e 's/\r$//' \
-			-e '/^\[ *[0-9.]*\] reboot: Power down$/d' | tee "$console"
-		qrc=${PIPESTATUS[0]}
+		# in the background and waited for: a signal to this script is
+		# handled at once (bash defers traps while a foreground job runs)
+		{
+			timeout "$timeout_s" "${qemu[@]}" </dev/null 2>&1
+			echo $? >"$job/qrc"
+		} | sed -u -e 's/\r$//' -e '/^\[ *[0-9.]*\] reboot: Power down$/d' |
+			tee "$console" &
+		wait $!
+		qrc=$(cat "$job/qrc" 2>/dev/null || echo 1)
 	fi
 	secs=$(( ($(date +%s%N) - start) / 1000000000 ))
 	if [ -s "$job/rc" ]; then
