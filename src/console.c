@@ -12,6 +12,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
+#include <sys/timerfd.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -254,7 +255,7 @@ int console_init_fds(struct console *c, struct evloop *io, int in_fd,
 	c->io = io;
 	c->dev = dev;
 	c->stop = stop;
-	c->in_fd = c->out_fd = c->sig_fd = c->rx_room = c->out_kick = -1;
+	c->in_fd = c->out_fd = c->sig_fd = c->rx_room = c->out_kick = c->out_timer = -1;
 	if ((err = -pthread_mutex_init(&c->out_lock, NULL)) < 0)
 		return err;
 	/* console_flush's deadline must not move with the wall clock */
@@ -275,6 +276,12 @@ int console_init_fds(struct console *c, struct evloop *io, int in_fd,
 		pt_err("console: eventfd: %s", strerror(errno));
 		goto fail;
 	}
+	c->out_timer = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (c->out_timer < 0) {
+		err = -errno;
+		pt_err("console: timerfd_create: %s", strerror(errno));
+		goto fail;
+	}
 	stop_signals(&set);
 	c->sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (c->sig_fd < 0) {
@@ -288,7 +295,8 @@ int console_init_fds(struct console *c, struct evloop *io, int in_fd,
 	}
 	if ((err = evloop_add(io, c->sig_fd, EPOLLIN, on_signal, c)) < 0 ||
 	    (err = evloop_add(io, c->rx_room, EPOLLIN, on_rx_room, c)) < 0 ||
-	    (err = evloop_add(io, c->out_kick, EPOLLIN, console_out_kicked, c)) < 0) {
+	    (err = evloop_add(io, c->out_kick, EPOLLIN, console_out_kicked, c)) < 0 ||
+	    (err = evloop_add(io, c->out_timer, EPOLLIN, console_out_timer, c)) < 0) {
 		pt_err("console: cannot register with the I/O thread: %s", strerror(-err));
 		goto fail;
 	}
@@ -343,6 +351,8 @@ void console_destroy(struct console *c)
 		evloop_del(c->io, c->rx_room);
 	if (c->out_kick >= 0)
 		evloop_del(c->io, c->out_kick);
+	if (c->out_timer >= 0)
+		evloop_del(c->io, c->out_timer);
 	if (c->in_polled)
 		evloop_del(c->io, c->in_fd);
 	c->in_polled = false;
@@ -355,6 +365,7 @@ void console_destroy(struct console *c)
 	close_fd(&c->sig_fd);
 	close_fd(&c->rx_room);
 	close_fd(&c->out_kick);
+	close_fd(&c->out_timer);
 	if (c->out_lock_inited) {
 		pthread_cond_destroy(&c->out_cond);
 		pthread_mutex_destroy(&c->out_lock);

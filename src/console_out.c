@@ -14,6 +14,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -75,14 +76,26 @@ int console_out_open(struct console *c, int fd)
 }
 
 /*
+ * The I/O thread is woken once per line (or per CONSOLE_OUT_BATCH bytes),
+ * not once per byte: a guest prints a byte per PIO exit, and a wake-up per
+ * byte is thousands of cross-thread wake-ups a boot for nothing (in the
+ * nested VM they also made guests crash and hang: the emulation under it
+ * misbehaves when L2 is interrupted that often). A partial line (a
+ * prompt, an echoed key) goes out after CONSOLE_OUT_DELAY_US at the most.
+ */
+#define CONSOLE_OUT_BATCH 1024
+#define CONSOLE_OUT_DELAY_US 2000
+
+/*
  * On a vCPU thread, under the UART's lock: copy what fits and wake the I/O
- * thread (once per batch: kick_pending stays set until it drains).
+ * thread, now (a whole line, a batch) or by the timer (a partial line);
+ * kick_pending and timer_armed stay set until it drains.
  */
 size_t console_write(void *opaque, const uint8_t *buf, size_t len)
 {
 	struct console *c = opaque;
 	size_t n, tail, first;
-	bool kick = false;
+	bool kick = false, arm = false;
 	uint64_t one = 1;
 
 	pthread_mutex_lock(&c->out_lock);
@@ -98,11 +111,21 @@ size_t console_write(void *opaque, const uint8_t *buf, size_t len)
 	c->out_len += n;
 	if (n < len)
 		c->tx_wanted = true;
-	if (n && !c->kick_pending)
-		kick = c->kick_pending = true;
+	if (n && !c->kick_pending) {
+		if (n < len || c->out_len >= CONSOLE_OUT_BATCH || memchr(buf, '\n', n))
+			kick = c->kick_pending = true;
+		else if (!c->timer_armed)
+			arm = c->timer_armed = true;
+	}
 	pthread_mutex_unlock(&c->out_lock);
 	if (kick && write(c->out_kick, &one, sizeof(one)) < 0) {
 		/* EAGAIN: the counter is already non-zero, the thread wakes */
+	}
+	if (arm) {
+		struct itimerspec t = { .it_value = { 0, CONSOLE_OUT_DELAY_US * 1000L } };
+
+		/* without the timer, the next line (or the flush at stop) takes it */
+		timerfd_settime(c->out_timer, 0, &t, NULL);
 	}
 	return n;
 }
@@ -150,6 +173,7 @@ static void out_drain(struct console *c)
 
 	pthread_mutex_lock(&c->out_lock);
 	c->kick_pending = false;
+	c->timer_armed = false;
 	while (c->out_len && !c->out_broken) {
 		/* the only consumer: the bytes at out_head stay put unlocked */
 		size_t chunk = MIN(c->out_len, CONSOLE_OUT_SIZE - c->out_head);
@@ -212,6 +236,18 @@ void console_out_kicked(void *opaque, uint32_t events)
 	(void)events;
 	if (read(c->out_kick, &count, sizeof(count)) < 0) {
 		/* EAGAIN: nothing to clear */
+	}
+	out_drain(c);
+}
+
+void console_out_timer(void *opaque, uint32_t events)
+{
+	struct console *c = opaque;
+	uint64_t count;
+
+	(void)events;
+	if (read(c->out_timer, &count, sizeof(count)) < 0) {
+		/* EAGAIN: a drain came first and disarmed nothing: harmless */
 	}
 	out_drain(c);
 }

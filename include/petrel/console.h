@@ -81,7 +81,8 @@ struct console {
 	int out_fd;      /* what is written: the given fd or our own open */
 	int out_flags;   /* CONSOLE_OUT_SHARED: the fd's flags to put back */
 	int out_kick;    /* eventfd: output is waiting */
-	bool kick_pending, out_watched, tx_wanted;
+	int out_timer;   /* timerfd: a partial line waited CONSOLE_OUT_DELAY_US */
+	bool kick_pending, timer_armed, out_watched, tx_wanted;
 	bool out_broken; /* a write failed: stdout is gone, output dropped */
 	uint8_t *out_buf;
 	size_t out_head, out_len;

@@ -13,6 +13,8 @@ struct console;
 int console_out_open(struct console *c, int fd);
 /* The out_kick eventfd's callback: output is waiting. */
 void console_out_kicked(void *opaque, uint32_t events);
+/* The out_timer timerfd's callback: a partial line waited long enough. */
+void console_out_timer(void *opaque, uint32_t events);
 /* Unwatches and closes what console_out_open made; reports lost output. */
 void console_out_close(struct console *c);
 

@@ -192,10 +192,25 @@ static void test_output_reaches_stdout(void **state)
 	assert_int_equal(fcntl(f->out[1], F_GETFL) & O_NONBLOCK, 0);
 	assert_int_equal(console_write(&f->c, (const uint8_t *)"hel", 3), 3);
 	assert_int_equal(console_write(&f->c, (const uint8_t *)"lo", 2), 2);
+	/* a partial line (a prompt) still arrives: the timer sends it */
 	read_all(f->out[0], buf, 5);
 	assert_memory_equal(buf, "hello", 5);
 	assert_int_equal(console_flush(&f->c), 0);
 	assert_int_equal(f->c.bytes_out, 5);
+}
+
+/* One wake-up per line: bytes wait for the newline (or the timer). */
+static void test_output_batched_by_line(void **state)
+{
+	struct fx *f = *state;
+	uint8_t buf[6];
+
+	start(f, -1, f->out[1]);
+	assert_int_equal(console_write(&f->c, (const uint8_t *)"ab", 2), 2);
+	assert_int_equal(console_write(&f->c, (const uint8_t *)"cd\n", 3), 3);
+	read_all(f->out[0], buf, 5);
+	assert_memory_equal(buf, "abcd\n", 5);
+	assert_int_equal(console_flush(&f->c), 0);
 }
 
 static uint8_t pattern(size_t i)
@@ -395,6 +410,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 		T(test_output_reaches_stdout),
+		T(test_output_batched_by_line),
 		T(test_backpressure),
 		T(test_flush_gives_up),
 		T(test_stdout_gone),
