@@ -55,7 +55,11 @@ mkdir -p "$job"
 # QEMU too: an orphaned L1 would eat a CPU for up to NESTED_TIMEOUT.
 qpidfile=build/nested/qemu.$$.pid
 kill_qemu() {
-	[ -s "$qpidfile" ] && kill "$(cat "$qpidfile")" 2>/dev/null
+	local pid
+	pid=$(cat "$qpidfile" 2>/dev/null)
+	# a pidfile an aborted QEMU left behind may name a reused pid: check
+	[ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = qemu-system-x86 ] &&
+		kill "$pid" 2>/dev/null
 	rm -f "$qpidfile"
 }
 trap 'kill_qemu; rm -rf "$work/$job"' EXIT
