@@ -21,7 +21,9 @@ PETREL=${PETREL:-build/petrel}
 KERNEL=${PETREL_TEST_KERNEL:-.cache/vmlinuz}
 INITRD=${PETREL_TEST_INITRD:-.cache/initrd.img}
 VMLINUX=${PETREL_TEST_VMLINUX:-.cache/vmlinux}
-TIMEOUT=${BOOT_TIMEOUT:-600}
+# A boot takes under a minute even in the nested VM; there a hung guest (see
+# below) should cost five minutes, not ten
+TIMEOUT=${BOOT_TIMEOUT:-$([ -n "${PETREL_IN_NESTED:-}" ] && echo 300 || echo 600)}
 logs=build/test-logs
 mkdir -p "$logs"
 result=$logs/boot-result
@@ -82,9 +84,14 @@ for c in "${cases[@]}"; do
 		# TCG) is not flawless (../shared/PLATFORM.md). The case is now two
 		# (4 vCPUs; 4G), so that the next failure says which. A second crash
 		# fails the case.
-		[ $rc -eq 3 ] && [ -n "${PETREL_IN_NESTED:-}" ] && [ $attempt -eq 1 ] || break
+		# The same for a guest that hung there (timeout, status 124): seen
+		# in the nested VM in the noacpi and timer cases, the guest silent
+		# in KVM_RUN right after the kernel's "XSAVE consistency problem"
+		# warning, which itself appears only in some boots there.
+		{ [ $rc -eq 3 ] || [ $rc -eq 124 ]; } && [ -n "${PETREL_IN_NESTED:-}" ] &&
+			[ $attempt -eq 1 ] || break
 		cp "$log" "$log.attempt1"
-		echo "     NOTE the guest crashed (status 3; $log.attempt1): once more, as the nested VM's emulation is not flawless"
+		echo "     NOTE the guest $([ $rc -eq 3 ] && echo "crashed (status 3" || echo "hung (no end within ${TIMEOUT}s")); $log.attempt1): once more, as the nested VM's emulation is not flawless"
 	done
 	bad=0
 	ok() { echo "     ok   $1"; }
