@@ -91,7 +91,7 @@ for c in "${cases[@]}"; do
 		{ [ $rc -eq 3 ] || [ $rc -eq 124 ]; } && [ -n "${PETREL_IN_NESTED:-}" ] &&
 			[ $attempt -eq 1 ] || break
 		cp "$log" "$log.attempt1"
-		echo "     NOTE the guest $([ $rc -eq 3 ] && echo "crashed (status 3" || echo "hung (no end within ${TIMEOUT}s")); $log.attempt1): once more, as the nested VM's emulation is not flawless"
+		echo "     NOTE the guest $([ $rc -eq 3 ] && echo "crashed (status 3" || echo "hung (no end within ${TIMEOUT}s"); log $log.attempt1): once more, as the nested VM's emulation is not flawless"
 	done
 	bad=0
 	ok() { echo "     ok   $1"; }
