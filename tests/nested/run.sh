@@ -130,6 +130,15 @@ boot_l1() {
 		echo "nested: step 'L1': L1 triple-faulted after ${secs}s (QEMU TCG; QEMU's log: $qlog)" >&2
 		return 1
 	fi
+	# L1's kernel panicked (panic=-1 powers it off): a process in L1, petrel
+	# included, cannot do that to a correct kernel, so it is the platform's
+	# failure (seen: a kernel stack overflow in exc_page_fault on a vCPU
+	# thread, the per-CPU base wrong right after a #VMEXIT under TCG's SVM)
+	if grep -q '^\[ *[0-9.]*\] Kernel panic - not syncing' "$console" 2>/dev/null; then
+		echo "nested: step 'L1': L1's kernel panicked after ${secs}s (QEMU TCG + kvm-amd; its last lines:)" >&2
+		grep -E '^\[ *[0-9.]*\] (BUG|Kernel panic|RIP|CPU|Comm)' "$console" | tail -n 6 | sed 's/^/  /' >&2
+		return 1
+	fi
 	echo "nested: L1's last console lines:" >&2
 	tail -n 15 "$console" 2>/dev/null | sed 's/^/  /' >&2
 	fail "step 'L1': the VM stopped after ${secs}s (QEMU status $qrc) before the command finished"
