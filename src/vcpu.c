@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "petrel/start_times.h"
 #include "petrel/cpuid.h"
 #include "petrel/emul_assist.h"
 #include "petrel/exitcode.h"
@@ -337,6 +338,8 @@ static void *vcpu_thread(void *arg)
 	sigemptyset(&set);
 	sigaddset(&set, vm->kick_signal);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	if (v->id == 0)
+		start_times_mark(vm->cfg->times, START_FIRST_RUN);
 
 	while (!vm_stopping(vm)) {
 		int r;

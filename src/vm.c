@@ -8,6 +8,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "petrel/bus_stats.h"
+#include "petrel/start_times.h"
 #include "petrel/boot_plan.h"
 #include "petrel/boot_x86.h"
 #include "petrel/cpuid.h"
@@ -101,6 +103,7 @@ int vm_create_machine(struct vm *vm, const struct vm_config *cfg)
 	}
 	if ((err = register_memory(vm)) < 0)
 		return err;
+	start_times_mark(cfg->times, START_KVM_VM);
 
 	if ((err = irqchip_kvm_create(vm)) < 0)
 		return err;
@@ -114,7 +117,10 @@ int vm_create_machine(struct vm *vm, const struct vm_config *cfg)
 	if ((err = vm_devices_create(vm)) < 0)
 		return err;
 	/* after the devices registered their fds, before any vCPU runs */
-	return evloop_start(&vm->io, "io");
+	if ((err = evloop_start(&vm->io, "io")) < 0)
+		return err;
+	start_times_mark(cfg->times, START_MACHINE);
+	return 0;
 }
 
 int vm_create_vcpus(struct vm *vm)
@@ -175,9 +181,12 @@ int vm_create(struct vm *vm, const struct vm_config *cfg,
 		       (unsigned long long)(vm->mem.ram_size >> 20));
 		return -EINVAL;
 	}
-	if ((err = vm_create_vcpus(vm)) < 0)
+	start_times_mark(cfg->times, START_LOADED);
+	if ((err = vm_create_vcpus(vm)) < 0 ||
+	    (err = set_boot_regs(&vm->vcpus[0], &plan->entry)) < 0)
 		return err;
-	return set_boot_regs(&vm->vcpus[0], &plan->entry);
+	start_times_mark(cfg->times, START_VCPUS);
+	return 0;
 }
 
 void vm_request_stop(struct vm *vm, int status, const char *fmt, ...)
@@ -253,6 +262,10 @@ static void print_stats(struct vm *vm)
 	pt_info("stats: guest RAM resident %llu KiB of %llu MiB",
 		(unsigned long long)(guest_mem_resident(&vm->mem) >> 10),
 		(unsigned long long)(vm->mem.ram_size >> 20));
+	if (vm->cfg->times)
+		start_times_print(vm->cfg->times);
+	bus_stats_print(&vm->pio, 12);
+	bus_stats_print(&vm->mmio, 12);
 	vm_devices_print_stats(vm);
 }
 
