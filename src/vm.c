@@ -228,6 +228,29 @@ bool vm_stopping(struct vm *vm)
 	return atomic_load_explicit(&vm->stop.stopped, memory_order_acquire);
 }
 
+/* "vcpu0 at the stop: rip ..., 64-bit, interrupts on, running" */
+static void print_stop_state(const struct vcpu *v)
+{
+	static const char *const mp[] = {
+		[KVM_MP_STATE_RUNNABLE] = "runnable",
+		[KVM_MP_STATE_UNINITIALIZED] = "waiting for INIT/SIPI",
+		[KVM_MP_STATE_INIT_RECEIVED] = "INIT received",
+		[KVM_MP_STATE_HALTED] = "halted",
+		[KVM_MP_STATE_SIPI_RECEIVED] = "SIPI received",
+	};
+	const char *mode = !(v->at_stop.cr0 & 1) ? "real mode"
+			   : (v->at_stop.efer & (1u << 10)) ? "long mode" /* LMA */
+			   : "protected mode";
+	uint32_t m = v->at_stop.mp_state;
+
+	if (!v->at_stop.valid)
+		return;
+	pt_info("stats: vcpu%u at the stop: rip %#llx cs %#x, %s, interrupts %s, %s",
+		v->id, (unsigned long long)v->at_stop.rip, v->at_stop.cs, mode,
+		(v->at_stop.rflags & (1u << 9)) ? "on" : "off",
+		m < sizeof(mp) / sizeof(mp[0]) && mp[m] ? mp[m] : "other state");
+}
+
 static void print_stats(struct vm *vm)
 {
 	static const char *const names[STAT_NR] = {
@@ -241,6 +264,7 @@ static void print_stats(struct vm *vm)
 			n += snprintf(line + n, sizeof(line) - n, " %s=%llu", names[s],
 				      (unsigned long long)vm->vcpus[i].stats[s]);
 		pt_info("%s", line);
+		print_stop_state(&vm->vcpus[i]);
 		if (vm->cfg->emulation_assist) {
 			const uint64_t *a = vm->vcpus[i].assists;
 			char kinds[160] = "";

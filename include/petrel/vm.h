@@ -55,6 +55,17 @@ struct vcpu {
 	atomic_bool in_guest_loop;
 	uint64_t stats[STAT_NR]; /* written only by this vCPU's thread */
 	uint64_t assists[VCPU_ASSIST_KINDS]; /* by enum assist_kind */
+	/*
+	 * Where the guest was when this vCPU's loop ended, read by its own
+	 * thread then (--stats prints it: for a guest stopped because it hung,
+	 * it says where). valid is false if the registers could not be read.
+	 */
+	struct {
+		bool valid;
+		uint64_t rip, rflags, cr0, efer;
+		uint16_t cs;
+		uint32_t mp_state;
+	} at_stop;
 };
 
 /*

@@ -57,6 +57,13 @@ cases=(
 	"noacpi|--no-acpi (virtual-wire mode through the 8259), reboot -f|-k $KERNEL --no-acpi|petrel.test=reboot|cpus=1 reset"
 )
 
+# For a guest that hung or crashed: where each vCPU was (petrel --stats:
+# "vcpuN at the stop: rip R, mode, interrupts on/off, halted/runnable").
+# Debian's package has no System.map; the guest's /proc/kallsyms names R.
+where_stopped() { # log
+	grep -o 'vcpu[0-9]* at the stop: .*' "$1" | sed 's/^/       /'
+}
+
 only=("$@")
 pass=0 fail=0 skip=0
 for c in "${cases[@]}"; do
@@ -92,6 +99,7 @@ for c in "${cases[@]}"; do
 			[ $attempt -eq 1 ] || break
 		cp "$log" "$log.attempt1"
 		echo "     NOTE the guest $([ $rc -eq 3 ] && echo "crashed (status 3" || echo "hung (no end within ${TIMEOUT}s"); log $log.attempt1): once more, as the nested VM's emulation is not flawless"
+		where_stopped "$log"
 	done
 	bad=0
 	ok() { echo "     ok   $1"; }
