@@ -167,7 +167,7 @@ static int set_boot_regs(struct vcpu *v, const struct boot_entry *e)
 }
 
 int vm_create(struct vm *vm, const struct vm_config *cfg,
-	      const struct boot_plan *plan)
+	      struct boot_plan *plan)
 {
 	int err;
 

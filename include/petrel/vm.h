@@ -127,11 +127,12 @@ struct vm {
 
 /*
  * Builds the machine for cfg and boots it as plan says (boot_plan.h: built
- * from the same cfg, before this opens /dev/kvm). The plan is only read:
- * the caller may free it as soon as this returns.
+ * from the same cfg, before this opens /dev/kvm). The plan is written into
+ * guest RAM once (boot_plan_write may move its pages there): the caller
+ * frees it as soon as this returns.
  */
 int vm_create(struct vm *vm, const struct vm_config *cfg,
-	      const struct boot_plan *plan);
+	      struct boot_plan *plan);
 /*
  * The stages of vm_create, for callers that load their own guest (the guest
  * test kit, benchmarks): the machine (KVM, RAM, irqchip, CPUID, devices),
