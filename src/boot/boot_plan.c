@@ -187,13 +187,17 @@ int boot_plan_check(const struct boot_plan *p, const char *kernel)
 
 /*
  * How many leading bytes of s can be moved rather than copied: the whole
- * pages of its data, when the data lies in one of the plan's mappings and
- * both it and dst start on a page boundary; 0 otherwise.
+ * pages of its data, when the data lies in one of the plan's mappings,
+ * both it and dst start on a page boundary, and no other segment reads
+ * from those pages (an ELF's segments may share file pages: once moved,
+ * they would be gone from under the other); 0 otherwise.
  */
 static size_t movable(const struct boot_plan *p, const struct boot_segment *s,
 		      const uint8_t *dst, size_t pg)
 {
-	for (unsigned i = 0; i < p->nr_maps; i++) {
+	size_t n = 0;
+
+	for (unsigned i = 0; i < p->nr_maps && !n; i++) {
 		const struct boot_map *m = &p->maps[i];
 
 		if (s->data < m->base || s->data >= m->base + m->len ||
@@ -201,9 +205,15 @@ static size_t movable(const struct boot_plan *p, const struct boot_segment *s,
 			continue;
 		if (((uintptr_t)s->data | (uintptr_t)dst) & (pg - 1))
 			return 0;
-		return s->len & ~(pg - 1);
+		n = s->len & ~(pg - 1);
 	}
-	return 0;
+	for (unsigned i = 0; i < p->nr_segs && n; i++) {
+		const struct boot_segment *o = &p->segs[i];
+
+		if (o != s && o->len && o->data < s->data + n && s->data < o->data + o->len)
+			return 0;
+	}
+	return n;
 }
 
 int boot_plan_write(struct boot_plan *p, const struct guest_mem *m)

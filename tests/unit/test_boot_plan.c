@@ -558,6 +558,23 @@ static void write_moves_mapped_pages(void **state)
 	assert_int_equal(boot_plan_write(&p, &m), -EALREADY);
 	boot_plan_free(&p); /* unmaps what is left of src, not guest RAM */
 	assert_int_equal(*(uint8_t *)gpa_ptr(&m, 0x200000, 1), 0x5a);
+
+	/* two segments reading the same source page (an odd ELF): copied */
+	assert_int_equal(boot_plan_init(&p, 16 * MiB), 0);
+	src = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(src != MAP_FAILED);
+	memset(src, 0x77, 2 * pg);
+	assert_int_equal(boot_plan_own_map(&p, src, 2 * pg), 0);
+	assert_int_equal(boot_plan_add(&p, &(struct boot_segment){
+		"first", 0x400000, 2 * pg, src, 2 * pg, false }), 0);
+	assert_int_equal(boot_plan_add(&p, &(struct boot_segment){
+		"second", 0x500000, pg, src + pg, pg, false }), 0);
+	assert_int_equal(boot_plan_write(&p, &m), 0);
+	assert_int_equal(*(uint8_t *)gpa_ptr(&m, 0x400000 + 2 * pg - 1, 1), 0x77);
+	assert_int_equal(*(uint8_t *)gpa_ptr(&m, 0x500000 + pg - 1, 1), 0x77);
+	unsigned char vec2[2];
+	assert_int_equal(mincore(src, 2 * pg, vec2), 0); /* nothing moved */
+	boot_plan_free(&p);
 	guest_mem_destroy(&m);
 }
 
