@@ -51,7 +51,13 @@ time_to_init() {
 	wait "$pid" 2>/dev/null || true
 	echo "$got"
 }
-petrel() { time_to_init build/petrel run -k "$KERNEL" -i "$INITRD" -c "$cmdline" -n "$CPUS" -m 512M; }
+# petrel also says (--stats) when its first KVM_RUN began and when the guest
+# wrote the boot marker (/init's first act), both in ms after its main()
+petrel() {
+	time_to_init build/petrel run -k "$KERNEL" -i "$INITRD" -c "$cmdline" -n "$CPUS" -m 512M --stats
+	grep -o 'first KVM_RUN [0-9.]*' "$tmp/console" | grep -o '[0-9.]*$' >>"$tmp/first_run" || echo fail >>"$tmp/first_run"
+	grep -o 'boot marker at [0-9.]*' "$tmp/console" | grep -o '[0-9.]*$' >>"$tmp/marker" || echo fail >>"$tmp/marker"
+}
 qemu() { # machine type
 	time_to_init qemu-system-x86_64 -accel kvm -cpu host -M "$1" -smp "$CPUS" -m 512M \
 		-nodefaults -no-user-config -nographic -serial stdio -no-reboot \
@@ -64,6 +70,7 @@ echo "  where: $(uname -r), $(nproc) CPUs$([ -n "${PETREL_IN_NESTED:-}" ] && ech
 for who in petrel microvm pc; do
 	case $who in petrel) petrel ;; *) qemu "$who" ;; esac >/dev/null # warm-up
 done
+rm -f "$tmp/first_run" "$tmp/marker"
 for ((i = 0; i < RUNS; i++)); do
 	petrel >>"$tmp/petrel"
 	qemu microvm >>"$tmp/microvm"
@@ -75,6 +82,10 @@ for who in petrel microvm pc; do
 	fi
 	grep -v fail "$tmp/$who" | median >"$tmp/$who.med" || true
 	printf '  %-8s median %6s ms   runs: %s\n' "$who" "$(cat "$tmp/$who.med")" "$(tr '\n' ' ' <"$tmp/$who")"
+done
+for what in first_run marker; do
+	printf '  petrel %-9s median %6s ms   runs: %s\n' "$what" \
+		"$(grep -v fail "$tmp/$what" | median)" "$(tr '\n' ' ' <"$tmp/$what")"
 done
 p=$(cat "$tmp/petrel.med") m=$(cat "$tmp/microvm.med") c=$(cat "$tmp/pc.med")
 awk -v p="$p" -v m="$m" -v c="$c" 'BEGIN {
