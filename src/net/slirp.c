@@ -1,0 +1,636 @@
+/* User-mode networking through libslirp (net_slirp.h). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/virtio_net.h>
+#include <pthread.h>
+#include <slirp/libslirp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "petrel/net_hdr.h"
+#include "petrel/net_slirp.h"
+#include "petrel/util.h"
+
+#define EPOLL_BATCH 64
+#define GUEST_ERRORS_SHOWN 5
+
+struct slirp_timer {
+	struct net_slirp *sl;
+	SlirpTimerId id;
+	void *cb_opaque;
+	int fd; /* timerfd */
+	bool on_loop;
+	struct slirp_timer *next;
+};
+
+/* A socket slirp asked to watch: index = what add_poll returned. */
+struct pfd {
+	int fd;
+	int events;  /* SLIRP_POLL_* */
+	int revents; /* for slirp_pollfds_poll */
+};
+
+struct frame {
+	size_t len;
+	uint8_t data[];
+};
+
+struct net_slirp {
+	pthread_mutex_t lock;
+	Slirp *s;
+	struct evloop *loop;
+	struct net_port port;
+	bool started;
+	int epfd;    /* slirp's sockets */
+	int poll_fd; /* timerfd: slirp's TCP timers (the pollfds timeout) */
+	int wake_fd; /* eventfd: frames queued, slirp's notify, rx_ready */
+	bool paused; /* epfd off the loop while the guest takes no frames */
+	struct pfd *pfds;
+	unsigned nr_pfds, cap_pfds;
+	struct pfd *reg; /* what epfd holds: fd and SLIRP_POLL_* */
+	unsigned nr_reg, cap_reg;
+	struct slirp_timer *timers;
+	struct frame *q[NET_SLIRP_QUEUE_MAX];
+	unsigned q_head, q_count;
+	bool rx_waiting;
+	uint64_t queue_drops, guest_errors;
+	uint8_t tx_buf[NET_FRAME_MAX];
+};
+
+static int64_t clock_ns(void *opaque)
+{
+	struct timespec ts;
+	(void)opaque;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void wake(struct net_slirp *sl)
+{
+	uint64_t one = 1;
+
+	if (write(sl->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		pt_warn("user net: write to its eventfd: %s", strerror(errno));
+}
+
+/* --- slirp's callbacks (lock held: they run inside slirp calls) --- */
+
+static ssize_t send_packet(const void *buf, size_t len, void *opaque)
+{
+	struct net_slirp *sl = opaque;
+	struct frame *f;
+
+	if (sl->q_count == NET_SLIRP_QUEUE_MAX) {
+		sl->queue_drops++;
+		return (ssize_t)len; /* slirp's TCP retransmits */
+	}
+	f = malloc(sizeof(*f) + len);
+	if (!f) {
+		sl->queue_drops++;
+		return (ssize_t)len;
+	}
+	f->len = len;
+	memcpy(f->data, buf, len);
+	sl->q[(sl->q_head + sl->q_count++) % NET_SLIRP_QUEUE_MAX] = f;
+	if (sl->q_count == 1)
+		wake(sl);
+	return (ssize_t)len;
+}
+
+static void guest_error(const char *msg, void *opaque)
+{
+	struct net_slirp *sl = opaque;
+
+	if (sl->guest_errors++ < GUEST_ERRORS_SHOWN)
+		pt_warn("user net: guest error: %s", msg);
+}
+
+static void timer_fired(void *opaque, uint32_t events);
+
+static void *timer_new_opaque(SlirpTimerId id, void *cb_opaque, void *opaque)
+{
+	struct net_slirp *sl = opaque;
+	struct slirp_timer *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (t->fd < 0) {
+		pt_err("user net: timerfd_create: %s", strerror(errno));
+		free(t);
+		return NULL;
+	}
+	t->sl = sl;
+	t->id = id;
+	t->cb_opaque = cb_opaque;
+	t->next = sl->timers;
+	sl->timers = t;
+	/* one made by slirp while running: on the loop now (lock held) */
+	if (sl->started && evloop_add(sl->loop, t->fd, EPOLLIN, timer_fired, t) == 0)
+		t->on_loop = true;
+	return t;
+}
+
+static void timer_free(void *timer, void *opaque)
+{
+	struct net_slirp *sl = opaque;
+	struct slirp_timer *t = timer, **pp;
+
+	if (!t)
+		return;
+	for (pp = &sl->timers; *pp && *pp != t; pp = &(*pp)->next)
+		;
+	if (*pp)
+		*pp = t->next;
+	if (t->on_loop)
+		evloop_del(sl->loop, t->fd);
+	close(t->fd);
+	free(t);
+}
+
+/* expire_time: ms on clock_ns's clock (CLOCK_MONOTONIC) */
+static void timer_mod(void *timer, int64_t expire_ms, void *opaque)
+{
+	struct slirp_timer *t = timer;
+	struct itimerspec its = { 0 };
+	(void)opaque;
+
+	if (!t)
+		return;
+	if (expire_ms > 0) {
+		its.it_value.tv_sec = expire_ms / 1000;
+		its.it_value.tv_nsec = (expire_ms % 1000) * 1000000;
+	}
+	/* an expiry in the past fires at once (a zero value would disarm) */
+	if (!its.it_value.tv_sec && !its.it_value.tv_nsec)
+		its.it_value.tv_nsec = 1;
+	timerfd_settime(t->fd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
+static void unregister_poll_fd(int fd, void *opaque)
+{
+	struct net_slirp *sl = opaque;
+
+	/* before slirp closes fd: a new socket may get its number */
+	for (unsigned i = 0; i < sl->nr_reg; i++) {
+		if (sl->reg[i].fd != fd)
+			continue;
+		epoll_ctl(sl->epfd, EPOLL_CTL_DEL, fd, NULL);
+		sl->reg[i] = sl->reg[--sl->nr_reg];
+		return;
+	}
+}
+
+static void register_poll_fd(int fd, void *opaque)
+{
+	(void)fd;
+	(void)opaque; /* watched from the next slirp_pollfds_fill on */
+}
+
+static void notify(void *opaque)
+{
+	wake(opaque);
+}
+
+static void init_completed(Slirp *s, void *opaque)
+{
+	((struct net_slirp *)opaque)->s = s;
+}
+
+static const SlirpCb slirp_cbs = {
+	.send_packet = send_packet,
+	.guest_error = guest_error,
+	.clock_get_ns = clock_ns,
+	.timer_free = timer_free,
+	.timer_mod = timer_mod,
+	.register_poll_fd = register_poll_fd,
+	.unregister_poll_fd = unregister_poll_fd,
+	.notify = notify,
+	.init_completed = init_completed,
+	.timer_new_opaque = timer_new_opaque,
+};
+
+/* --- the poll cycle --- */
+
+static int add_poll(int fd, int events, void *opaque)
+{
+	struct net_slirp *sl = opaque;
+
+	if (sl->nr_pfds == sl->cap_pfds) {
+		unsigned cap = sl->cap_pfds ? 2 * sl->cap_pfds : 16;
+		struct pfd *p = realloc(sl->pfds, cap * sizeof(*p));
+
+		if (!p)
+			return -1; /* slirp then does not watch that socket this round */
+		sl->pfds = p;
+		sl->cap_pfds = cap;
+	}
+	sl->pfds[sl->nr_pfds] = (struct pfd){ fd, events, 0 };
+	return (int)sl->nr_pfds++;
+}
+
+static int get_revents(int idx, void *opaque)
+{
+	struct net_slirp *sl = opaque;
+
+	return idx >= 0 && (unsigned)idx < sl->nr_pfds ? sl->pfds[idx].revents : 0;
+}
+
+static uint32_t to_epoll(int ev)
+{
+	return (ev & SLIRP_POLL_IN ? EPOLLIN : 0) | (ev & SLIRP_POLL_OUT ? EPOLLOUT : 0) |
+	       (ev & SLIRP_POLL_PRI ? EPOLLPRI : 0);
+}
+
+static int from_epoll(uint32_t ev)
+{
+	return (ev & EPOLLIN ? SLIRP_POLL_IN : 0) | (ev & EPOLLOUT ? SLIRP_POLL_OUT : 0) |
+	       (ev & EPOLLPRI ? SLIRP_POLL_PRI : 0) | (ev & EPOLLERR ? SLIRP_POLL_ERR : 0) |
+	       (ev & EPOLLHUP ? SLIRP_POLL_HUP : 0);
+}
+
+static void epoll_set(struct net_slirp *sl, int fd, int events, bool known)
+{
+	struct epoll_event e = { .events = to_epoll(events), .data.fd = fd };
+
+	if (known && epoll_ctl(sl->epfd, EPOLL_CTL_MOD, fd, &e) == 0)
+		return;
+	if (epoll_ctl(sl->epfd, EPOLL_CTL_ADD, fd, &e) < 0 && errno == EEXIST)
+		epoll_ctl(sl->epfd, EPOLL_CTL_MOD, fd, &e);
+}
+
+/* Makes epfd watch what the last slirp_pollfds_fill asked for. */
+static void sync_epoll(struct net_slirp *sl)
+{
+	for (unsigned i = 0; i < sl->nr_reg;) {
+		bool wanted = false;
+
+		for (unsigned j = 0; j < sl->nr_pfds && !wanted; j++)
+			wanted = sl->pfds[j].fd == sl->reg[i].fd;
+		if (wanted) {
+			i++;
+			continue;
+		}
+		epoll_ctl(sl->epfd, EPOLL_CTL_DEL, sl->reg[i].fd, NULL);
+		sl->reg[i] = sl->reg[--sl->nr_reg];
+	}
+	for (unsigned j = 0; j < sl->nr_pfds; j++) {
+		struct pfd *p = &sl->pfds[j];
+		unsigned i;
+
+		for (i = 0; i < sl->nr_reg && sl->reg[i].fd != p->fd; i++)
+			;
+		if (i < sl->nr_reg) {
+			if (sl->reg[i].events != p->events) {
+				epoll_set(sl, p->fd, p->events, true);
+				sl->reg[i].events = p->events;
+			}
+			continue;
+		}
+		if (sl->nr_reg == sl->cap_reg) {
+			unsigned cap = sl->cap_reg ? 2 * sl->cap_reg : 16;
+			struct pfd *r = realloc(sl->reg, cap * sizeof(*r));
+
+			if (!r)
+				continue;
+			sl->reg = r;
+			sl->cap_reg = cap;
+		}
+		epoll_set(sl, p->fd, p->events, false);
+		sl->reg[sl->nr_reg++] = *p;
+	}
+}
+
+/* After any slirp call: what to watch now, and when its timers are due. */
+static void cycle(struct net_slirp *sl)
+{
+	uint32_t timeout = UINT32_MAX;
+	struct itimerspec its = { 0 };
+
+	sl->nr_pfds = 0;
+	slirp_pollfds_fill(sl->s, &timeout, add_poll, sl);
+	sync_epoll(sl);
+	if (timeout != UINT32_MAX) {
+		its.it_value.tv_sec = timeout / 1000;
+		its.it_value.tv_nsec = (long)(timeout % 1000) * 1000000 + (timeout ? 0 : 1);
+	}
+	timerfd_settime(sl->poll_fd, 0, &its, NULL);
+}
+
+/* Hands queued frames to the guest while it has buffers. Lock held. */
+static void flush(struct net_slirp *sl)
+{
+	/* slirp's frames carry correct checksums: the guest need not verify */
+	const struct virtio_net_hdr_v1 h = { .flags = VIRTIO_NET_HDR_F_DATA_VALID };
+	unsigned delivered = 0;
+
+	if (!sl->started)
+		return;
+	while (sl->q_count && !sl->rx_waiting) {
+		struct frame *f = sl->q[sl->q_head];
+
+		if (!sl->port.receive(sl->port.dev, &h, f->data, f->len)) {
+			sl->rx_waiting = true;
+			break;
+		}
+		free(f);
+		sl->q_head = (sl->q_head + 1) % NET_SLIRP_QUEUE_MAX;
+		sl->q_count--;
+		delivered++;
+	}
+	if (delivered)
+		sl->port.rx_flush(sl->port.dev);
+	/* while the guest takes nothing, leave the host sockets unread */
+	bool pause = sl->rx_waiting;
+
+	if (pause != sl->paused && evloop_mod(sl->loop, sl->epfd, pause ? 0 : EPOLLIN) == 0)
+		sl->paused = pause;
+}
+
+/* slirp's sockets are ready: run slirp on them. */
+static void sockets_ready(void *opaque, uint32_t events)
+{
+	struct net_slirp *sl = opaque;
+	struct epoll_event evs[EPOLL_BATCH];
+	int n;
+	(void)events;
+
+	pthread_mutex_lock(&sl->lock);
+	n = epoll_wait(sl->epfd, evs, EPOLL_BATCH, 0);
+	for (unsigned j = 0; j < sl->nr_pfds; j++)
+		sl->pfds[j].revents = 0;
+	for (int i = 0; i < n; i++)
+		for (unsigned j = 0; j < sl->nr_pfds; j++)
+			if (sl->pfds[j].fd == evs[i].data.fd)
+				sl->pfds[j].revents = from_epoll(evs[i].events) &
+						      (sl->pfds[j].events | SLIRP_POLL_ERR | SLIRP_POLL_HUP);
+	slirp_pollfds_poll(sl->s, n < 0, get_revents, sl);
+	cycle(sl);
+	flush(sl);
+	pthread_mutex_unlock(&sl->lock);
+}
+
+/* The pollfds timeout passed: slirp runs its TCP timers. */
+static void poll_timer(void *opaque, uint32_t events)
+{
+	struct net_slirp *sl = opaque;
+	uint64_t v;
+	(void)events;
+
+	if (read(sl->poll_fd, &v, sizeof(v)) != sizeof(v))
+		return;
+	pthread_mutex_lock(&sl->lock);
+	for (unsigned j = 0; j < sl->nr_pfds; j++)
+		sl->pfds[j].revents = 0;
+	slirp_pollfds_poll(sl->s, 0, get_revents, sl);
+	cycle(sl);
+	flush(sl);
+	pthread_mutex_unlock(&sl->lock);
+}
+
+static void timer_fired(void *opaque, uint32_t events)
+{
+	struct slirp_timer *t = opaque;
+	struct net_slirp *sl = t->sl;
+	uint64_t v;
+	(void)events;
+
+	if (read(t->fd, &v, sizeof(v)) != sizeof(v))
+		return;
+	pthread_mutex_lock(&sl->lock);
+	slirp_handle_timer(sl->s, t->id, t->cb_opaque);
+	cycle(sl);
+	flush(sl);
+	pthread_mutex_unlock(&sl->lock);
+}
+
+static void wake_ready(void *opaque, uint32_t events)
+{
+	struct net_slirp *sl = opaque;
+	uint64_t v;
+	(void)events;
+
+	if (read(sl->wake_fd, &v, sizeof(v)) != sizeof(v))
+		return;
+	pthread_mutex_lock(&sl->lock);
+	cycle(sl);
+	flush(sl);
+	pthread_mutex_unlock(&sl->lock);
+}
+
+/* --- the backend --- */
+
+static int slirp_transmit(void *opaque, const struct virtio_net_hdr_v1 *hdr,
+			  const struct iovec *iov, unsigned n, size_t len)
+{
+	struct net_slirp *sl = opaque;
+
+	if (len > sizeof(sl->tx_buf))
+		return -EMSGSIZE;
+	pthread_mutex_lock(&sl->lock);
+	/* slirp takes whole frames with their checksums done */
+	net_iov_gather(sl->tx_buf, iov, n, len);
+	net_csum_complete(sl->tx_buf, len, hdr);
+	slirp_input(sl->s, sl->tx_buf, (int)len);
+	/* new sockets to watch; its answers are queued, sent by wake_ready */
+	cycle(sl);
+	pthread_mutex_unlock(&sl->lock);
+	return 0;
+}
+
+/* Device lock held: only schedule. */
+static void slirp_rx_ready(void *opaque)
+{
+	struct net_slirp *sl = opaque;
+
+	pthread_mutex_lock(&sl->lock);
+	if (sl->rx_waiting) {
+		sl->rx_waiting = false;
+		wake(sl);
+	}
+	pthread_mutex_unlock(&sl->lock);
+}
+
+static const struct net_backend_ops slirp_ops = {
+	.transmit = slirp_transmit,
+	.rx_ready = slirp_rx_ready,
+};
+
+static struct in_addr in4(const char *s)
+{
+	struct in_addr a;
+
+	inet_pton(AF_INET, s, &a);
+	return a;
+}
+
+static struct in6_addr in6(const char *s)
+{
+	struct in6_addr a;
+
+	inet_pton(AF_INET6, s, &a);
+	return a;
+}
+
+static int add_fwds(struct net_slirp *sl, const struct net_config *nc)
+{
+	for (unsigned i = 0; i < nc->nr_fwd; i++) {
+		const struct hostfwd_config *f = &nc->fwd[i];
+		struct in_addr h = { f->host_addr }, g = { f->guest_addr };
+		char hs[INET_ADDRSTRLEN], gs[INET_ADDRSTRLEN];
+
+		errno = 0;
+		if (slirp_add_hostfwd(sl->s, f->udp, h, f->host_port, g, f->guest_port) < 0) {
+			int e = errno ? errno : EADDRINUSE;
+
+			inet_ntop(AF_INET, &h, hs, sizeof(hs));
+			inet_ntop(AF_INET, &g, gs, sizeof(gs));
+			pt_err("--net user: hostfwd=%s:%s:%u-%s:%u: cannot listen on host port %u: %s",
+			       f->udp ? "udp" : "tcp", hs, f->host_port, gs, f->guest_port,
+			       f->host_port, strerror(e));
+			return -e;
+		}
+	}
+	return 0;
+}
+
+int net_slirp_create(struct net_slirp **out, const struct net_config *nc)
+{
+	SlirpConfig cfg = {
+		.version = 4,
+		.in_enabled = true,
+		.vnetwork = in4("10.0.2.0"),
+		.vnetmask = in4("255.255.255.0"),
+		.vhost = in4("10.0.2.2"),
+		.in6_enabled = true,
+		.vprefix_addr6 = in6("fec0::"),
+		.vprefix_len = 64,
+		.vhost6 = in6("fec0::2"),
+		.vdhcp_start = in4("10.0.2.15"),
+		.vnameserver = in4("10.0.2.3"),
+		.vnameserver6 = in6("fec0::3"),
+	};
+	struct net_slirp *sl = calloc(1, sizeof(*sl));
+	int r;
+
+	if (!sl)
+		return -ENOMEM;
+	sl->epfd = sl->poll_fd = sl->wake_fd = -1;
+	if ((r = -pthread_mutex_init(&sl->lock, NULL)) < 0) {
+		free(sl);
+		return r;
+	}
+	sl->epfd = epoll_create1(EPOLL_CLOEXEC);
+	sl->poll_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	sl->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (sl->epfd < 0 || sl->poll_fd < 0 || sl->wake_fd < 0) {
+		r = -errno;
+		pt_err("user net: epoll/timerfd/eventfd: %s", strerror(errno));
+		goto fail;
+	}
+	if (!slirp_new(&cfg, &slirp_cbs, sl)) {
+		r = -ENOMEM;
+		pt_err("user net: libslirp %s could not start (slirp_new)", slirp_version_string());
+		goto fail;
+	}
+	if ((r = add_fwds(sl, nc)) < 0)
+		goto fail;
+	*out = sl;
+	return 0;
+fail:
+	net_slirp_destroy(sl);
+	return r;
+}
+
+struct net_backend net_slirp_backend(struct net_slirp *sl)
+{
+	(void)sl;
+	return (struct net_backend){ &slirp_ops, sl, 0, "user" };
+}
+
+int net_slirp_start(struct net_slirp *sl, struct net_port port, struct evloop *loop)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&sl->lock);
+	sl->port = port;
+	sl->loop = loop;
+	sl->started = true;
+	cycle(sl);
+	/* the lock keeps the callbacks out until everything is registered */
+	if ((r = evloop_add(loop, sl->epfd, EPOLLIN, sockets_ready, sl)) < 0 ||
+	    (r = evloop_add(loop, sl->poll_fd, EPOLLIN, poll_timer, sl)) < 0 ||
+	    (r = evloop_add(loop, sl->wake_fd, EPOLLIN, wake_ready, sl)) < 0)
+		goto out;
+	for (struct slirp_timer *t = sl->timers; t; t = t->next) {
+		if ((r = evloop_add(loop, t->fd, EPOLLIN, timer_fired, t)) < 0)
+			goto out;
+		t->on_loop = true;
+	}
+out:
+	if (r < 0)
+		pt_err("user net: on the I/O thread: %s", strerror(-r));
+	pthread_mutex_unlock(&sl->lock);
+	if (r < 0)
+		net_slirp_stop(sl);
+	return r;
+}
+
+void net_slirp_stop(struct net_slirp *sl)
+{
+	if (!sl || !sl->loop)
+		return;
+	/* without the lock: a running callback holds it and evloop_del waits for it */
+	evloop_del(sl->loop, sl->epfd);
+	evloop_del(sl->loop, sl->poll_fd);
+	evloop_del(sl->loop, sl->wake_fd);
+	for (struct slirp_timer *t = sl->timers; t; t = t->next)
+		if (t->on_loop) {
+			evloop_del(sl->loop, t->fd);
+			t->on_loop = false;
+		}
+	pthread_mutex_lock(&sl->lock);
+	sl->started = false;
+	pthread_mutex_unlock(&sl->lock);
+}
+
+void net_slirp_destroy(struct net_slirp *sl)
+{
+	if (!sl)
+		return;
+	net_slirp_stop(sl);
+	if (sl->s)
+		slirp_cleanup(sl->s); /* frees its timers through timer_free */
+	while (sl->timers)
+		timer_free(sl->timers, sl);
+	while (sl->q_count) {
+		free(sl->q[sl->q_head]);
+		sl->q_head = (sl->q_head + 1) % NET_SLIRP_QUEUE_MAX;
+		sl->q_count--;
+	}
+	if (sl->epfd >= 0)
+		close(sl->epfd);
+	if (sl->poll_fd >= 0)
+		close(sl->poll_fd);
+	if (sl->wake_fd >= 0)
+		close(sl->wake_fd);
+	free(sl->pfds);
+	free(sl->reg);
+	pthread_mutex_destroy(&sl->lock);
+	free(sl);
+}
+
+void net_slirp_print_stats(struct net_slirp *sl)
+{
+	if (!sl->queue_drops && !sl->guest_errors)
+		return;
+	pt_info("stats: user net: %llu frames dropped (queue to the guest full), %llu guest errors",
+		(unsigned long long)sl->queue_drops, (unsigned long long)sl->guest_errors);
+}
