@@ -77,6 +77,9 @@ wait_for() { # pattern pid
 	return 1
 }
 
+# slirp reaches the host through its loopback (L1 starts with lo down)
+ip link set lo up 2>/dev/null
+
 # The payloads, and an HTTP server with the big one (busybox httpd).
 mkdir -p "$work/www"
 head -c $((BIG_MIB << 20)) /dev/urandom >"$work/www/big.bin"
