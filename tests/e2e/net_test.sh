@@ -174,7 +174,7 @@ case_user() { # name transport
 		'udhcpc -i eth0 -s /udhcpc.sh -n -q -t 20 -T 3 >/dev/null 2>&1 || echo "DHCP-FAILED"' 10.0.2.2
 	boot_bg "$name" "$work/$name.sh" --net "user,hostfwd=tcp:127.0.0.1:$fwd-:5555,transport=$transport"
 	if wait_for NC-LISTENING $pid; then
-		send_file 127.0.0.1 "$fwd" "$work/up.bin" || no "sending through the forward failed"
+		send_file 127.0.0.1 "$fwd" "$work/up.bin" || { no "sending through the forward failed"; kill $pid; }
 	fi
 	wait $pid
 	rc=$?
@@ -207,7 +207,7 @@ case_tap() { # name transport
 ping -c 3 -W 10 192.168.77.1 >/dev/null 2>&1 && echo "PING-OK" || echo "PING-FAILED"' 192.168.77.1
 	boot_bg "$name" "$work/$name.sh" --net "tap=$tap,mac=52:54:00:12:34:56,transport=$transport"
 	if wait_for NC-LISTENING $pid; then
-		send_file 192.168.77.2 5555 "$work/up.bin" || no "sending to the guest failed"
+		send_file 192.168.77.2 5555 "$work/up.bin" || { no "sending to the guest failed"; kill $pid; }
 	fi
 	wait $pid
 	rc=$?
