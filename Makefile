@@ -38,7 +38,7 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:%.c=$(BUILD)/%)
 UNIT_HELPERS := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
 
-.PHONY: all deps run test test-unit test-cli test-guest test-boot test-virtio test-deep test-fuzz bench clean kernel initrd
+.PHONY: all deps run test test-unit test-cli test-guest test-boot test-virtio test-net test-deep test-fuzz bench clean kernel initrd
 all: $(BUILD)/petrel
 
 $(BUILD)/%.o: %.c
@@ -105,6 +105,8 @@ test-boot:
 	@tests/run-all.sh boot
 test-virtio:
 	@tests/run-all.sh virtio
+test-net:
+	@tests/run-all.sh net
 test-deep:
 	@tests/run-all.sh deep
 test-fuzz:

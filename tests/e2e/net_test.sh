@@ -6,8 +6,9 @@
 # the initramfs and checks the bytes that crossed, by sha256, on both ends:
 #   user-pci, user-mmio  --net user: DHCP, wget of a 16 MiB file from an
 #                        HTTP server on this machine's loopback through
-#                        slirp's gateway 10.0.2.2, and a file sent the other
-#                        way through a host port forward to nc in the guest
+#                        slirp's gateway 10.0.2.2, and an 8 MiB file the
+#                        other way: the host connects through a port forward
+#                        to nc listening in the guest, which sends it
 #   tap-pci, tap-mmio    --net tap=NAME on a tap this script makes: ping of
 #                        the host end, the same two transfers
 #   tap-gone             the tap deleted under the running guest: its link
@@ -28,7 +29,7 @@ KERNEL=${PETREL_TEST_KERNEL:-.cache/vmlinuz}
 INITRD=${PETREL_TEST_INITRD:-.cache/initrd.img}
 TIMEOUT=${NET_TIMEOUT:-600}
 BIG_MIB=${NET_BIG_MIB:-16} # the file the guest fetches
-UP_MIB=${NET_UP_MIB:-8}    # the file the host sends it
+UP_MIB=${NET_UP_MIB:-8}    # the file it sends the host
 logs=build/test-logs
 mkdir -p "$logs"
 result=$logs/net-result
@@ -83,34 +84,33 @@ ip link set lo up 2>/dev/null
 # The payloads, and an HTTP server with the big one (busybox httpd).
 mkdir -p "$work/www"
 head -c $((BIG_MIB << 20)) /dev/urandom >"$work/www/big.bin"
-head -c $((UP_MIB << 20)) /dev/urandom >"$work/up.bin"
 big_sum=$(sha256sum "$work/www/big.bin" | cut -d' ' -f1)
-up_sum=$(sha256sum "$work/up.bin" | cut -d' ' -f1)
 http_port=$((20000 + RANDOM % 10000))
 "$bb" httpd -f -p "$http_port" -h "$work/www" &
 bgpids+=($!)
 
-# sends file to addr:port once a connection is accepted, then half-closes
-send_file() { # addr port file
+# receives nbytes from addr:port into file, then closes (busybox nc in
+# the guest keeps the connection open after its input ends)
+recv_file() { # addr port nbytes file
 	python3 - "$@" <<'EOF'
 import socket, sys, time
+addr, port, want, out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 for _ in range(60):
     try:
-        s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=120)
+        s = socket.create_connection((addr, port), timeout=300)
         break
     except OSError:
         time.sleep(1)
 else:
-    sys.exit("cannot connect to %s:%s" % (sys.argv[1], sys.argv[2]))
-with open(sys.argv[3], "rb") as f:
-    s.sendall(f.read())
-s.shutdown(socket.SHUT_WR)
-s.settimeout(120)
-try:
-    s.recv(1)  # the guest's nc closes when it has it all
-except OSError:
-    pass
+    sys.exit("cannot connect to %s:%d" % (addr, port))
+got = bytearray()
+while len(got) < want:
+    b = s.recv(min(1 << 20, want - len(got)))
+    if not b:
+        break
+    got += b
 s.close()
+open(out, "wb").write(got)
 EOF
 }
 
@@ -137,11 +137,13 @@ else
 	echo "WGET-FAILED"
 fi
 rm -f /big.bin
-nc -l -p 5555 >/up.bin &
+head -c $((UP_MIB << 20)) /dev/urandom >/up.bin
+echo "UP-SUM \$(sha256sum /up.bin | cut -d' ' -f1)"
+nc -l -p 5555 </up.bin &
 sleep 1
 echo "NC-LISTENING"
 wait \$!
-echo "UP-SUM \$(sha256sum /up.bin | cut -d' ' -f1) \$(wc -c </up.bin)"
+echo "NC-DONE"
 EOF
 }
 
@@ -161,20 +163,27 @@ boot_bg() { # name script petrel-options...
 check_transfers() { # name: after the guest ran guest_script
 	has "WGET-SUM $big_sum" && ok "the guest fetched ${BIG_MIB} MiB by HTTP, sha256 matches" ||
 		no "wget: $(grep -m1 -E 'WGET-(SUM|FAILED)' "$log") (want $big_sum)"
-	has "UP-SUM $up_sum $((UP_MIB << 20))" && ok "the guest received ${UP_MIB} MiB from the host by TCP, sha256 matches" ||
-		no "upload: $(grep -m1 UP-SUM "$log") (want $up_sum $((UP_MIB << 20)))"
-	has "stats: virtio-net0 \([a-z ]+[a-z0-9]*\): tx [1-9][0-9]* packets" &&
-		ok "$(grep -m1 -oE 'virtio-net0 \(.*' "$log")" || no "no virtio-net stats"
+	local sent got
+	sent=$(grep -m1 -o 'UP-SUM [0-9a-f]*' "$log" | cut -d' ' -f2)
+	got=$(sha256sum "$work/got.bin" 2>/dev/null | cut -d' ' -f1)
+	[ -n "$sent" ] && [ "$sent" = "$got" ] &&
+		[ "$(stat -c %s "$work/got.bin")" -eq $((UP_MIB << 20)) ] &&
+		ok "the host received ${UP_MIB} MiB from the guest by TCP, sha256 matches" ||
+		no "guest -> host: the guest sent ${sent:-nothing}, the host got ${got:-nothing}"
+	rm -f "$work/got.bin"
+	has "stats: virtio-net0 \((user|tap [^)]*)\): tx [1-9][0-9]* packets" &&
+		ok "$(grep -m1 -oE 'virtio-net0 \((user|tap [^)]*)\): .*' "$log")" || no "no virtio-net stats"
 }
 
 case_user() { # name transport
 	local name=$1 transport=$2 fwd=$((30000 + RANDOM % 10000)) start=$SECONDS
-	echo "  -- $name: --net user on virtio-$transport: DHCP, HTTP from the host's loopback via 10.0.2.2, a port forward into the guest"
+	echo "  -- $name: --net user on virtio-$transport: DHCP, HTTP from the host's loopback via 10.0.2.2, a file out through a port forward"
 	guest_script "$work/$name.sh" \
 		'udhcpc -i eth0 -s /udhcpc.sh -n -q -t 20 -T 3 >/dev/null 2>&1 || echo "DHCP-FAILED"' 10.0.2.2
 	boot_bg "$name" "$work/$name.sh" --net "user,hostfwd=tcp:127.0.0.1:$fwd-:5555,transport=$transport"
 	if wait_for NC-LISTENING $pid; then
-		send_file 127.0.0.1 "$fwd" "$work/up.bin" || { no "sending through the forward failed"; kill $pid; }
+		recv_file 127.0.0.1 "$fwd" $((UP_MIB << 20)) "$work/got.bin" ||
+			{ no "receiving through the forward failed"; kill $pid; }
 	fi
 	wait $pid
 	rc=$?
@@ -194,7 +203,7 @@ new_tap() { # name: makes it, 192.168.77.1/24, up
 
 case_tap() { # name transport
 	local name=$1 transport=$2 tap=ptap$RANDOM start=$SECONDS
-	echo "  -- $name: --net tap=$tap on virtio-$transport: ping, HTTP from the host end, TCP into the guest"
+	echo "  -- $name: --net tap=$tap on virtio-$transport: ping, HTTP from the host end, a file from the guest by TCP"
 	if ! new_tap "$tap"; then
 		no "cannot make tap $tap (needs root and the tun module)"
 		log=/dev/null
@@ -207,7 +216,8 @@ case_tap() { # name transport
 ping -c 3 -W 10 192.168.77.1 >/dev/null 2>&1 && echo "PING-OK" || echo "PING-FAILED"' 192.168.77.1
 	boot_bg "$name" "$work/$name.sh" --net "tap=$tap,mac=52:54:00:12:34:56,transport=$transport"
 	if wait_for NC-LISTENING $pid; then
-		send_file 192.168.77.2 5555 "$work/up.bin" || { no "sending to the guest failed"; kill $pid; }
+		recv_file 192.168.77.2 5555 $((UP_MIB << 20)) "$work/got.bin" ||
+			{ no "receiving from the guest failed"; kill $pid; }
 	fi
 	wait $pid
 	rc=$?
