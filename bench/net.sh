@@ -121,8 +121,18 @@ ls = socket.socket()
 ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 ls.bind((bind, 5000))
 ls.listen(1)
-ls.settimeout(600)
-c, _ = ls.accept()
+ls.settimeout(1)
+deadline = time.monotonic() + 600
+def listening():
+    return b"BENCH-LISTEN" in open(log, "rb").read()
+c = None
+while c is None:
+    try:
+        c, _ = ls.accept()
+    except socket.timeout:
+        # the guest gave up on sending (its error is in the log)
+        if listening() or time.monotonic() > deadline:
+            sys.exit("the guest did not connect")
 c.settimeout(600)
 got, t0 = 0, None
 while got < n:
@@ -136,7 +146,7 @@ t1 = time.monotonic()
 c.close()
 g2h = got / (t1 - t0) / 1e6 if got == n and t1 > t0 else 0
 deadline = time.monotonic() + 600
-while b"BENCH-LISTEN" not in open(log, "rb").read():
+while not listening():
     if time.monotonic() > deadline:
         sys.exit("no BENCH-LISTEN")
     time.sleep(0.2)

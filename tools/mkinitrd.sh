@@ -48,9 +48,10 @@ if [ -d "$mods" ]; then
 else
 	echo "mkinitrd: no kernel modules in $mods (tools/fetch-kernel.sh makes them): no virtio drivers" >&2
 fi
-# udhcpc's default script: applies a lease (--net user: udhcpc -i eth0)
-mkdir -p "$tmp/usr/share/udhcpc"
-cat > "$tmp/usr/share/udhcpc/default.script" <<'DHCP'
+# udhcpc's default script: applies a lease (--net user: udhcpc -i eth0).
+# Debian's busybox looks in /etc/udhcpc, upstream's default in /usr/share.
+mkdir -p "$tmp/etc/udhcpc" "$tmp/usr/share/udhcpc"
+cat > "$tmp/etc/udhcpc/default.script" <<'DHCP'
 #!/bin/sh
 case "$1" in
 deconfig) ip link set "$interface" up; ip addr flush dev "$interface" ;;
@@ -61,7 +62,8 @@ bound|renew)
 	for d in $dns; do echo "nameserver $d"; done >/etc/resolv.conf ;;
 esac
 DHCP
-chmod +x "$tmp/usr/share/udhcpc/default.script"
+chmod +x "$tmp/etc/udhcpc/default.script"
+ln -s /etc/udhcpc/default.script "$tmp/usr/share/udhcpc/default.script"
 cat > "$tmp/init" <<'INIT'
 #!/bin/busybox sh
 # first of all: user space is up (petrel --stats: "boot marker at N ms")

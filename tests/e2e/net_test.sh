@@ -119,15 +119,6 @@ guest_script() { # out setup-commands server
 	cat >"$1" <<EOF
 ip link set lo up
 ip link set eth0 up
-cat >/udhcpc.sh <<'S'
-#!/bin/sh
-case "\$1" in
-bound|renew)
-	ifconfig "\$interface" "\$ip" netmask "\${subnet:-255.255.255.0}" up
-	for r in \$router; do route add default gw "\$r" dev "\$interface"; break; done ;;
-esac
-S
-chmod +x /udhcpc.sh
 $2
 echo "GUEST-ADDR \$(ip addr show eth0 | grep -o 'inet [0-9./]*')"
 echo "GUEST-MAC \$(cat /sys/class/net/eth0/address)"
@@ -179,7 +170,9 @@ case_user() { # name transport
 	local name=$1 transport=$2 fwd=$((30000 + RANDOM % 10000)) start=$SECONDS
 	echo "  -- $name: --net user on virtio-$transport: DHCP, HTTP from the host's loopback via 10.0.2.2, a file out through a port forward"
 	guest_script "$work/$name.sh" \
-		'udhcpc -i eth0 -s /udhcpc.sh -n -q -t 20 -T 3 >/dev/null 2>&1 || echo "DHCP-FAILED"' 10.0.2.2
+		'udhcpc -i eth0 -n -q -t 20 -T 3 >/dev/null 2>&1 || echo "DHCP-FAILED"
+echo "GUEST-DNS $(cat /etc/resolv.conf)"
+echo "GUEST-ROUTE $(ip route | grep default)"' 10.0.2.2
 	boot_bg "$name" "$work/$name.sh" --net "user,hostfwd=tcp:127.0.0.1:$fwd-:5555,transport=$transport"
 	if wait_for NC-LISTENING $pid; then
 		recv_file 127.0.0.1 "$fwd" $((UP_MIB << 20)) "$work/got.bin" ||
@@ -190,6 +183,9 @@ case_user() { # name transport
 	[ $rc -eq 0 ] && ok "exit status 0 (guest poweroff), $((SECONDS - start)) s" || no "exit status $rc"
 	has "GUEST-ADDR inet 10\.0\.2\.15/24" && ok "udhcpc got 10.0.2.15/24 from slirp's DHCP" ||
 		no "address: $(grep -m1 -E 'GUEST-ADDR|DHCP-FAILED' "$log")"
+	has "GUEST-DNS nameserver 10\.0\.2\.3" && has "GUEST-ROUTE default via 10\.0\.2\.2" &&
+		ok "the initramfs's udhcpc script set the route via 10.0.2.2 and DNS 10.0.2.3" ||
+		no "route/DNS: $(grep -m1 GUEST-ROUTE "$log"), $(grep -m1 GUEST-DNS "$log")"
 	has "GUEST-MAC 02:70:" && ok "the default MAC: $(grep -m1 -o 'GUEST-MAC .*' "$log")" ||
 		no "MAC: $(grep -m1 GUEST-MAC "$log")"
 	has "virtio-net0 \(virtio-$transport\)" && ok "on virtio-$transport" || no "not on virtio-$transport"
