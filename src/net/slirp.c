@@ -16,8 +16,8 @@
 #include "petrel/net_hdr.h"
 #include "petrel/net_slirp.h"
 #include "petrel/util.h"
+#include "slirp_poll.h"
 
-#define EPOLL_BATCH 64
 #define GUEST_ERRORS_SHOWN 5
 
 struct slirp_timer {
@@ -27,13 +27,6 @@ struct slirp_timer {
 	int fd; /* timerfd */
 	bool on_loop;
 	struct slirp_timer *next;
-};
-
-/* A socket slirp asked to watch: index = what add_poll returned. */
-struct pfd {
-	int fd;
-	int events;  /* SLIRP_POLL_* */
-	int revents; /* for slirp_pollfds_poll */
 };
 
 struct frame {
@@ -47,14 +40,10 @@ struct net_slirp {
 	struct evloop *loop;
 	struct net_port port;
 	bool started;
-	int epfd;    /* slirp's sockets */
+	struct slirp_pollset ps; /* slirp's sockets */
 	int poll_fd; /* timerfd: slirp's TCP timers (the pollfds timeout) */
 	int wake_fd; /* eventfd: frames queued, slirp's notify, rx_ready */
 	bool paused; /* epfd off the loop while the guest takes no frames */
-	struct pfd *pfds;
-	unsigned nr_pfds, cap_pfds;
-	struct pfd *reg; /* what epfd holds: fd and SLIRP_POLL_* */
-	unsigned nr_reg, cap_reg;
 	struct slirp_timer *timers;
 	struct frame *q[NET_SLIRP_QUEUE_MAX];
 	unsigned q_head, q_count;
@@ -176,16 +165,8 @@ static void timer_mod(void *timer, int64_t expire_ms, void *opaque)
 
 static void unregister_poll_fd(int fd, void *opaque)
 {
-	struct net_slirp *sl = opaque;
-
 	/* before slirp closes fd: a new socket may get its number */
-	for (unsigned i = 0; i < sl->nr_reg; i++) {
-		if (sl->reg[i].fd != fd)
-			continue;
-		epoll_ctl(sl->epfd, EPOLL_CTL_DEL, fd, NULL);
-		sl->reg[i] = sl->reg[--sl->nr_reg];
-		return;
-	}
+	slirp_pollset_forget(&((struct net_slirp *)opaque)->ps, fd);
 }
 
 static void register_poll_fd(int fd, void *opaque)
@@ -219,104 +200,13 @@ static const SlirpCb slirp_cbs = {
 
 /* --- the poll cycle --- */
 
-static int add_poll(int fd, int events, void *opaque)
-{
-	struct net_slirp *sl = opaque;
-
-	if (sl->nr_pfds == sl->cap_pfds) {
-		unsigned cap = sl->cap_pfds ? 2 * sl->cap_pfds : 16;
-		struct pfd *p = realloc(sl->pfds, cap * sizeof(*p));
-
-		if (!p)
-			return -1; /* slirp then does not watch that socket this round */
-		sl->pfds = p;
-		sl->cap_pfds = cap;
-	}
-	sl->pfds[sl->nr_pfds] = (struct pfd){ fd, events, 0 };
-	return (int)sl->nr_pfds++;
-}
-
-static int get_revents(int idx, void *opaque)
-{
-	struct net_slirp *sl = opaque;
-
-	return idx >= 0 && (unsigned)idx < sl->nr_pfds ? sl->pfds[idx].revents : 0;
-}
-
-static uint32_t to_epoll(int ev)
-{
-	return (ev & SLIRP_POLL_IN ? EPOLLIN : 0) | (ev & SLIRP_POLL_OUT ? EPOLLOUT : 0) |
-	       (ev & SLIRP_POLL_PRI ? EPOLLPRI : 0);
-}
-
-static int from_epoll(uint32_t ev)
-{
-	return (ev & EPOLLIN ? SLIRP_POLL_IN : 0) | (ev & EPOLLOUT ? SLIRP_POLL_OUT : 0) |
-	       (ev & EPOLLPRI ? SLIRP_POLL_PRI : 0) | (ev & EPOLLERR ? SLIRP_POLL_ERR : 0) |
-	       (ev & EPOLLHUP ? SLIRP_POLL_HUP : 0);
-}
-
-static void epoll_set(struct net_slirp *sl, int fd, int events, bool known)
-{
-	struct epoll_event e = { .events = to_epoll(events), .data.fd = fd };
-
-	if (known && epoll_ctl(sl->epfd, EPOLL_CTL_MOD, fd, &e) == 0)
-		return;
-	if (epoll_ctl(sl->epfd, EPOLL_CTL_ADD, fd, &e) < 0 && errno == EEXIST)
-		epoll_ctl(sl->epfd, EPOLL_CTL_MOD, fd, &e);
-}
-
-/* Makes epfd watch what the last slirp_pollfds_fill asked for. */
-static void sync_epoll(struct net_slirp *sl)
-{
-	for (unsigned i = 0; i < sl->nr_reg;) {
-		bool wanted = false;
-
-		for (unsigned j = 0; j < sl->nr_pfds && !wanted; j++)
-			wanted = sl->pfds[j].fd == sl->reg[i].fd;
-		if (wanted) {
-			i++;
-			continue;
-		}
-		epoll_ctl(sl->epfd, EPOLL_CTL_DEL, sl->reg[i].fd, NULL);
-		sl->reg[i] = sl->reg[--sl->nr_reg];
-	}
-	for (unsigned j = 0; j < sl->nr_pfds; j++) {
-		struct pfd *p = &sl->pfds[j];
-		unsigned i;
-
-		for (i = 0; i < sl->nr_reg && sl->reg[i].fd != p->fd; i++)
-			;
-		if (i < sl->nr_reg) {
-			if (sl->reg[i].events != p->events) {
-				epoll_set(sl, p->fd, p->events, true);
-				sl->reg[i].events = p->events;
-			}
-			continue;
-		}
-		if (sl->nr_reg == sl->cap_reg) {
-			unsigned cap = sl->cap_reg ? 2 * sl->cap_reg : 16;
-			struct pfd *r = realloc(sl->reg, cap * sizeof(*r));
-
-			if (!r)
-				continue;
-			sl->reg = r;
-			sl->cap_reg = cap;
-		}
-		epoll_set(sl, p->fd, p->events, false);
-		sl->reg[sl->nr_reg++] = *p;
-	}
-}
-
 /* After any slirp call: what to watch now, and when its timers are due. */
 static void cycle(struct net_slirp *sl)
 {
 	uint32_t timeout = UINT32_MAX;
 	struct itimerspec its = { 0 };
 
-	sl->nr_pfds = 0;
-	slirp_pollfds_fill(sl->s, &timeout, add_poll, sl);
-	sync_epoll(sl);
+	slirp_pollset_fill(&sl->ps, sl->s, &timeout);
 	if (timeout != UINT32_MAX) {
 		its.it_value.tv_sec = timeout / 1000;
 		its.it_value.tv_nsec = (long)(timeout % 1000) * 1000000 + (timeout ? 0 : 1);
@@ -350,7 +240,7 @@ static void flush(struct net_slirp *sl)
 	/* while the guest takes nothing, leave the host sockets unread */
 	bool pause = sl->rx_waiting;
 
-	if (pause != sl->paused && evloop_mod(sl->loop, sl->epfd, pause ? 0 : EPOLLIN) == 0)
+	if (pause != sl->paused && evloop_mod(sl->loop, sl->ps.epfd, pause ? 0 : EPOLLIN) == 0)
 		sl->paused = pause;
 }
 
@@ -358,20 +248,10 @@ static void flush(struct net_slirp *sl)
 static void sockets_ready(void *opaque, uint32_t events)
 {
 	struct net_slirp *sl = opaque;
-	struct epoll_event evs[EPOLL_BATCH];
-	int n;
 	(void)events;
 
 	pthread_mutex_lock(&sl->lock);
-	n = epoll_wait(sl->epfd, evs, EPOLL_BATCH, 0);
-	for (unsigned j = 0; j < sl->nr_pfds; j++)
-		sl->pfds[j].revents = 0;
-	for (int i = 0; i < n; i++)
-		for (unsigned j = 0; j < sl->nr_pfds; j++)
-			if (sl->pfds[j].fd == evs[i].data.fd)
-				sl->pfds[j].revents = from_epoll(evs[i].events) &
-						      (sl->pfds[j].events | SLIRP_POLL_ERR | SLIRP_POLL_HUP);
-	slirp_pollfds_poll(sl->s, n < 0, get_revents, sl);
+	slirp_pollset_poll(&sl->ps, sl->s, true);
 	cycle(sl);
 	flush(sl);
 	pthread_mutex_unlock(&sl->lock);
@@ -387,9 +267,7 @@ static void poll_timer(void *opaque, uint32_t events)
 	if (read(sl->poll_fd, &v, sizeof(v)) != sizeof(v))
 		return;
 	pthread_mutex_lock(&sl->lock);
-	for (unsigned j = 0; j < sl->nr_pfds; j++)
-		sl->pfds[j].revents = 0;
-	slirp_pollfds_poll(sl->s, 0, get_revents, sl);
+	slirp_pollset_poll(&sl->ps, sl->s, false);
 	cycle(sl);
 	flush(sl);
 	pthread_mutex_unlock(&sl->lock);
@@ -522,15 +400,15 @@ int net_slirp_create(struct net_slirp **out, const struct net_config *nc)
 
 	if (!sl)
 		return -ENOMEM;
-	sl->epfd = sl->poll_fd = sl->wake_fd = -1;
+	sl->ps.epfd = sl->poll_fd = sl->wake_fd = -1;
 	if ((r = -pthread_mutex_init(&sl->lock, NULL)) < 0) {
 		free(sl);
 		return r;
 	}
-	sl->epfd = epoll_create1(EPOLL_CLOEXEC);
+	slirp_pollset_init(&sl->ps);
 	sl->poll_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	sl->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (sl->epfd < 0 || sl->poll_fd < 0 || sl->wake_fd < 0) {
+	if (sl->ps.epfd < 0 || sl->poll_fd < 0 || sl->wake_fd < 0) {
 		r = -errno;
 		pt_err("user net: epoll/timerfd/eventfd: %s", strerror(errno));
 		goto fail;
@@ -565,7 +443,7 @@ int net_slirp_start(struct net_slirp *sl, struct net_port port, struct evloop *l
 	sl->started = true;
 	cycle(sl);
 	/* the lock keeps the callbacks out until everything is registered */
-	if ((r = evloop_add(loop, sl->epfd, EPOLLIN, sockets_ready, sl)) < 0 ||
+	if ((r = evloop_add(loop, sl->ps.epfd, EPOLLIN, sockets_ready, sl)) < 0 ||
 	    (r = evloop_add(loop, sl->poll_fd, EPOLLIN, poll_timer, sl)) < 0 ||
 	    (r = evloop_add(loop, sl->wake_fd, EPOLLIN, wake_ready, sl)) < 0)
 		goto out;
@@ -588,7 +466,7 @@ void net_slirp_stop(struct net_slirp *sl)
 	if (!sl || !sl->loop)
 		return;
 	/* without the lock: a running callback holds it and evloop_del waits for it */
-	evloop_del(sl->loop, sl->epfd);
+	evloop_del(sl->loop, sl->ps.epfd);
 	evloop_del(sl->loop, sl->poll_fd);
 	evloop_del(sl->loop, sl->wake_fd);
 	for (struct slirp_timer *t = sl->timers; t; t = t->next)
@@ -615,14 +493,11 @@ void net_slirp_destroy(struct net_slirp *sl)
 		sl->q_head = (sl->q_head + 1) % NET_SLIRP_QUEUE_MAX;
 		sl->q_count--;
 	}
-	if (sl->epfd >= 0)
-		close(sl->epfd);
 	if (sl->poll_fd >= 0)
 		close(sl->poll_fd);
 	if (sl->wake_fd >= 0)
 		close(sl->wake_fd);
-	free(sl->pfds);
-	free(sl->reg);
+	slirp_pollset_destroy(&sl->ps);
 	pthread_mutex_destroy(&sl->lock);
 	free(sl);
 }
