@@ -11,6 +11,8 @@
 #                        to nc listening in the guest, which sends it
 #   tap-pci, tap-mmio    --net tap=NAME on a tap this script makes: ping of
 #                        the host end, the same two transfers
+#   tap-fd               the same over a tap passed as an open fd
+#                        (--net tap,fd=N), as libvirt passes one
 #   tap-gone             the tap deleted under the running guest: its link
 #                        goes down (carrier 0), petrel goes on, the guest
 #                        powers off normally
@@ -138,6 +140,19 @@ echo "NC-DONE"
 EOF
 }
 
+# opens tap argv[1] (/dev/net/tun, TUNSETIFF) and runs argv[2:] with the
+# fd inherited, "FD" in its arguments replaced by the fd's number
+cat >"$work/tapfd.py" <<'EOF'
+import fcntl, os, struct, sys
+fd = os.open("/dev/net/tun", os.O_RDWR)
+IFF_TAP, IFF_NO_PI, IFF_VNET_HDR, TUNSETIFF = 0x0002, 0x1000, 0x4000, 0x400454CA
+fcntl.ioctl(fd, TUNSETIFF, struct.pack("16sH", sys.argv[1].encode(), IFF_TAP | IFF_NO_PI | IFF_VNET_HDR))
+os.set_inheritable(fd, True)
+args = [a.replace("FD", str(fd)) for a in sys.argv[2:]]
+os.execvp(args[0], args)
+EOF
+wrap=()
+
 # boots the guest in the background; sets pid and log
 boot_bg() { # name script petrel-options...
 	local name=$1 script=$2
@@ -145,7 +160,7 @@ boot_bg() { # name script petrel-options...
 	log=$logs/net-$name.log
 	: >"$log"
 	initrd_with "$script" "$work/$name.initrd"
-	timeout -s TERM "$TIMEOUT" "$PETREL" run -k "$KERNEL" --initrd "$work/$name.initrd" \
+	timeout -s TERM "$TIMEOUT" "${wrap[@]}" "$PETREL" run -k "$KERNEL" --initrd "$work/$name.initrd" \
 		--cmdline "console=ttyS0 panic=-1 quiet petrel.test=script" --stats "$@" \
 		</dev/null >"$log" 2>&1 &
 	pid=$!
@@ -197,9 +212,11 @@ new_tap() { # name: makes it, 192.168.77.1/24, up
 	ip tuntap add dev "$1" mode tap && ip addr add 192.168.77.1/24 dev "$1" && ip link set "$1" up
 }
 
-case_tap() { # name transport
-	local name=$1 transport=$2 tap=ptap$RANDOM start=$SECONDS
-	echo "  -- $name: --net tap=$tap on virtio-$transport: ping, HTTP from the host end, a file from the guest by TCP"
+case_tap() { # name transport [fd]
+	local name=$1 transport=$2 tap=ptap$RANDOM start=$SECONDS net
+	net="tap=$tap"
+	[ "${3:-}" = fd ] && net="tap,fd=FD"
+	echo "  -- $name: --net $net ($tap) on virtio-$transport: ping, HTTP from the host end, a file from the guest by TCP"
 	if ! new_tap "$tap"; then
 		no "cannot make tap $tap (needs root and the tun module)"
 		log=/dev/null
@@ -210,7 +227,9 @@ case_tap() { # name transport
 	guest_script "$work/$name.sh" \
 		'ip addr add 192.168.77.2/24 dev eth0
 ping -c 3 -W 10 192.168.77.1 >/dev/null 2>&1 && echo "PING-OK" || echo "PING-FAILED"' 192.168.77.1
-	boot_bg "$name" "$work/$name.sh" --net "tap=$tap,mac=52:54:00:12:34:56,transport=$transport"
+	[ "${3:-}" = fd ] && wrap=(python3 "$work/tapfd.py" "$tap")
+	boot_bg "$name" "$work/$name.sh" --net "$net,mac=52:54:00:12:34:56,transport=$transport"
+	wrap=()
 	if wait_for NC-LISTENING $pid; then
 		recv_file 192.168.77.2 5555 $((UP_MIB << 20)) "$work/got.bin" ||
 			{ no "receiving from the guest failed"; kill $pid; }
@@ -221,6 +240,10 @@ ping -c 3 -W 10 192.168.77.1 >/dev/null 2>&1 && echo "PING-OK" || echo "PING-FAI
 	has "PING-OK" && ok "the guest pinged the tap's host end" || no "ping: $(grep -m1 PING- "$log")"
 	has "GUEST-MAC 52:54:00:12:34:56" && ok "mac= reached the guest" || no "MAC: $(grep -m1 GUEST-MAC "$log")"
 	check_transfers
+	if [ "${3:-}" = fd ]; then
+		has "virtio-net0 \(tap fd [0-9]+\)" && ok "petrel used the tap it was given by fd" ||
+			no "not on the passed fd: $(grep -m1 -oE 'virtio-net0 \(tap[^)]*\)' "$log")"
+	fi
 	ip link del "$tap" 2>/dev/null
 	finish
 }
@@ -264,7 +287,7 @@ EOF
 	finish
 }
 
-cases=(user-pci user-mmio tap-pci tap-mmio tap-gone)
+cases=(user-pci user-mmio tap-pci tap-mmio tap-fd tap-gone)
 only=("$@")
 for c in "${cases[@]}"; do
 	if [ ${#only[@]} -gt 0 ] && [[ " ${only[*]} " != *" $c "* ]]; then
@@ -273,6 +296,7 @@ for c in "${cases[@]}"; do
 	case $c in
 	user-*) case_user "$c" "${c#user-}" ;;
 	tap-gone) case_tap_gone ;;
+	tap-fd) case_tap "$c" pci fd ;;
 	tap-*) case_tap "$c" "${c#tap-}" ;;
 	esac
 done
