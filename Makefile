@@ -20,9 +20,8 @@ CFLAGS  += -std=c11 -Wall -Wextra -Werror -pthread -fno-strict-aliasing
 # relocates all five at every start (~0.4 MiB resident, measured in bench/),
 # even for a guest that needs none of them.
 LDLIBS  += -pthread -Wl,-Bstatic -lz -llzma -lzstd -llz4 -lbz2 -luring -Wl,-Bdynamic
-# libslirp (--net user) is linked dynamically: Debian ships no static
-# libslirp.a, and it brings GLib along.
-LDLIBS  += -lslirp
+# libslirp (--net user) is not linked: src/net/slirp_lib.c loads it with
+# dlopen when a VM asks for it (libslirp-dev for its header only).
 ifeq ($(SAN),1)
 CFLAGS  += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=address,undefined

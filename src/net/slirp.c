@@ -36,6 +36,7 @@ struct frame {
 
 struct net_slirp {
 	pthread_mutex_t lock;
+	struct slirp_lib lib;
 	Slirp *s;
 	struct evloop *loop;
 	struct net_port port;
@@ -283,7 +284,7 @@ static void timer_fired(void *opaque, uint32_t events)
 	if (read(t->fd, &v, sizeof(v)) != sizeof(v))
 		return;
 	pthread_mutex_lock(&sl->lock);
-	slirp_handle_timer(sl->s, t->id, t->cb_opaque);
+	sl->lib.handle_timer(sl->s, t->id, t->cb_opaque);
 	cycle(sl);
 	flush(sl);
 	pthread_mutex_unlock(&sl->lock);
@@ -316,7 +317,7 @@ static int slirp_transmit(void *opaque, const struct virtio_net_hdr_v1 *hdr,
 	/* slirp takes whole frames with their checksums done */
 	net_iov_gather(sl->tx_buf, iov, n, len);
 	net_csum_complete(sl->tx_buf, len, hdr);
-	slirp_input(sl->s, sl->tx_buf, (int)len);
+	sl->lib.input(sl->s, sl->tx_buf, (int)len);
 	/* new sockets to watch; its answers are queued, sent by wake_ready */
 	cycle(sl);
 	pthread_mutex_unlock(&sl->lock);
@@ -365,7 +366,7 @@ static int add_fwds(struct net_slirp *sl, const struct net_config *nc)
 		char hs[INET_ADDRSTRLEN], gs[INET_ADDRSTRLEN];
 
 		errno = 0;
-		if (slirp_add_hostfwd(sl->s, f->udp, h, f->host_port, g, f->guest_port) < 0) {
+		if (sl->lib.add_hostfwd(sl->s, f->udp, h, f->host_port, g, f->guest_port) < 0) {
 			int e = errno ? errno : EADDRINUSE;
 
 			inet_ntop(AF_INET, &h, hs, sizeof(hs));
@@ -405,7 +406,9 @@ int net_slirp_create(struct net_slirp **out, const struct net_config *nc)
 		free(sl);
 		return r;
 	}
-	slirp_pollset_init(&sl->ps);
+	if ((r = slirp_lib_open(&sl->lib)) < 0)
+		goto fail;
+	slirp_pollset_init(&sl->ps, &sl->lib);
 	sl->poll_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	sl->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (sl->ps.epfd < 0 || sl->poll_fd < 0 || sl->wake_fd < 0) {
@@ -413,9 +416,9 @@ int net_slirp_create(struct net_slirp **out, const struct net_config *nc)
 		pt_err("user net: epoll/timerfd/eventfd: %s", strerror(errno));
 		goto fail;
 	}
-	if (!slirp_new(&cfg, &slirp_cbs, sl)) {
+	if (!sl->lib.new_(&cfg, &slirp_cbs, sl)) {
 		r = -ENOMEM;
-		pt_err("user net: libslirp %s could not start (slirp_new)", slirp_version_string());
+		pt_err("user net: libslirp %s could not start (slirp_new)", sl->lib.version_string());
 		goto fail;
 	}
 	if ((r = add_fwds(sl, nc)) < 0)
@@ -485,7 +488,7 @@ void net_slirp_destroy(struct net_slirp *sl)
 		return;
 	net_slirp_stop(sl);
 	if (sl->s)
-		slirp_cleanup(sl->s); /* frees its timers through timer_free */
+		sl->lib.cleanup(sl->s); /* frees its timers through timer_free */
 	while (sl->timers)
 		timer_free(sl->timers, sl);
 	while (sl->q_count) {
@@ -498,6 +501,7 @@ void net_slirp_destroy(struct net_slirp *sl)
 	if (sl->wake_fd >= 0)
 		close(sl->wake_fd);
 	slirp_pollset_destroy(&sl->ps);
+	slirp_lib_close(&sl->lib);
 	pthread_mutex_destroy(&sl->lock);
 	free(sl);
 }

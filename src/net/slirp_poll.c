@@ -9,9 +9,10 @@
 
 #define EPOLL_BATCH 64
 
-int slirp_pollset_init(struct slirp_pollset *ps)
+int slirp_pollset_init(struct slirp_pollset *ps, const struct slirp_lib *lib)
 {
 	memset(ps, 0, sizeof(*ps));
+	ps->lib = lib;
 	ps->epfd = epoll_create1(EPOLL_CLOEXEC);
 	return ps->epfd < 0 ? -errno : 0;
 }
@@ -118,7 +119,7 @@ static void sync_epoll(struct slirp_pollset *ps)
 void slirp_pollset_fill(struct slirp_pollset *ps, Slirp *s, uint32_t *timeout_ms)
 {
 	ps->nr = 0;
-	slirp_pollfds_fill(s, timeout_ms, add_poll, ps);
+	ps->lib->pollfds_fill(s, timeout_ms, add_poll, ps);
 	sync_epoll(ps);
 }
 
@@ -135,7 +136,7 @@ void slirp_pollset_poll(struct slirp_pollset *ps, Slirp *s, bool sockets)
 				ps->pfds[j].revents = from_epoll(evs[i].events) &
 						      (ps->pfds[j].events | SLIRP_POLL_ERR | SLIRP_POLL_HUP);
 	/* ready fds beyond the batch stay ready: epfd fires again */
-	slirp_pollfds_poll(s, n < 0, get_revents, ps);
+	ps->lib->pollfds_poll(s, n < 0, get_revents, ps);
 }
 
 void slirp_pollset_forget(struct slirp_pollset *ps, int fd)

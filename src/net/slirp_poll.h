@@ -15,6 +15,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "slirp_lib.h"
+
 struct slirp_pfd {
 	int fd;
 	int events;  /* SLIRP_POLL_* */
@@ -22,6 +24,7 @@ struct slirp_pfd {
 };
 
 struct slirp_pollset {
+	const struct slirp_lib *lib;
 	int epfd;
 	struct slirp_pfd *pfds; /* the last fill: index = what add_poll returned */
 	unsigned nr, cap;
@@ -29,8 +32,8 @@ struct slirp_pollset {
 	unsigned nr_reg, cap_reg;
 };
 
-/* 0 or -errno. */
-int slirp_pollset_init(struct slirp_pollset *ps);
+/* 0 or -errno. lib stays the caller's. */
+int slirp_pollset_init(struct slirp_pollset *ps, const struct slirp_lib *lib);
 void slirp_pollset_destroy(struct slirp_pollset *ps);
 /* slirp_pollfds_fill into the set; *timeout_ms as slirp leaves it. */
 void slirp_pollset_fill(struct slirp_pollset *ps, Slirp *s, uint32_t *timeout_ms);
