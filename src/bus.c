@@ -14,11 +14,21 @@ void bus_init(struct bus *b, const char *name)
 	pthread_mutex_init(&b->lock, NULL);
 	atomic_init(&b->unclaimed_reads, 0);
 	atomic_init(&b->unclaimed_writes, 0);
+	for (size_t i = 0; i < BUS_UNCLAIMED_SLOTS; i++)
+		atomic_init(&b->unclaimed[i].addr_plus1, 0);
+	atomic_init(&b->marked, false);
 }
 
 void bus_destroy(struct bus *b)
 {
 	struct bus_table *t = atomic_load(&b->table);
+
+	while (b->counts) {
+		struct bus_count *next = b->counts->next;
+
+		free(b->counts);
+		b->counts = next;
+	}
 
 	while (t) {
 		struct bus_table *older = t->retired;
@@ -104,11 +114,22 @@ int bus_insert(struct bus *b, uint64_t base, uint64_t len,
 	if (!ops || !valid(base, len, &last))
 		return -EINVAL;
 	pthread_mutex_lock(&b->lock);
-	if (overlaps(atomic_load(&b->table), base, last, SIZE_MAX))
+	if (overlaps(atomic_load(&b->table), base, last, SIZE_MAX)) {
 		err = -EEXIST;
-	else
-		err = publish(b, SIZE_MAX,
-			      &(struct bus_range){ base, len, ops, opaque, name });
+	} else {
+		/* zeroed counts: calloc's zero bytes are a valid 0 for atomics */
+		struct bus_count *c = calloc(1, sizeof(*c));
+
+		err = c ? publish(b, SIZE_MAX,
+				  &(struct bus_range){ base, len, ops, opaque, name, c })
+			: -ENOMEM;
+		if (err == 0) { /* kept after a removal: a reader may still count */
+			c->next = b->counts;
+			b->counts = c;
+		} else {
+			free(c);
+		}
+	}
 	pthread_mutex_unlock(&b->lock);
 	return err;
 }
@@ -195,6 +216,42 @@ static const struct bus_range *find_whole(const struct bus *b, uint64_t addr,
 	return r;
 }
 
+static void count(atomic_ullong *c)
+{
+	atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
+}
+
+/*
+ * The count of an unclaimed address: its slot in an open-addressed table,
+ * claimed with one compare-and-swap; NULL when the table is full.
+ */
+static struct bus_count *unclaimed_count(struct bus *b, uint64_t addr)
+{
+	/* addresses nearby (a probe walking ports) spread over the slots */
+	size_t h = (size_t)((addr * 0x9e3779b97f4a7c15ULL) >> 58);
+
+	for (size_t n = 0; n < BUS_UNCLAIMED_SLOTS; n++) {
+		struct bus_unclaimed *u = &b->unclaimed[(h + n) % BUS_UNCLAIMED_SLOTS];
+		uint64_t seen = atomic_load_explicit(&u->addr_plus1, memory_order_relaxed);
+
+		if (seen == 0 &&
+		    atomic_compare_exchange_strong(&u->addr_plus1, &seen, addr + 1))
+			return &u->count;
+		if (seen == addr + 1)
+			return &u->count;
+	}
+	return NULL;
+}
+
+static void count_unclaimed(struct bus *b, uint64_t addr, bool write)
+{
+	struct bus_count *c = unclaimed_count(b, addr);
+
+	count(write ? &b->unclaimed_writes : &b->unclaimed_reads);
+	if (c)
+		count(write ? &c->writes : &c->reads);
+}
+
 int bus_read(struct bus *b, uint64_t addr, void *data, unsigned size)
 {
 	const struct bus_range *r = find_whole(b, addr, size);
@@ -202,9 +259,10 @@ int bus_read(struct bus *b, uint64_t addr, void *data, unsigned size)
 
 	if (!r || !r->ops->read) {
 		memset(data, 0xff, size > 8 ? 8 : size);
-		atomic_fetch_add_explicit(&b->unclaimed_reads, 1, memory_order_relaxed);
+		count_unclaimed(b, addr, false);
 		return 0;
 	}
+	count(&r->count->reads);
 	v = r->ops->read(r->opaque, addr - r->base, size);
 	memcpy(data, &v, size); /* x86 host: little-endian like the guest */
 	return 1;
@@ -216,10 +274,76 @@ int bus_write(struct bus *b, uint64_t addr, const void *data, unsigned size)
 	uint64_t v = 0;
 
 	if (!r || !r->ops->write) {
-		atomic_fetch_add_explicit(&b->unclaimed_writes, 1, memory_order_relaxed);
+		count_unclaimed(b, addr, true);
 		return 0;
 	}
+	count(&r->count->writes);
 	memcpy(&v, data, size);
 	r->ops->write(r->opaque, addr - r->base, v, size);
 	return 1;
+}
+
+static void mark_one(struct bus_count *c)
+{
+	atomic_store(&c->mark_reads, atomic_load(&c->reads));
+	atomic_store(&c->mark_writes, atomic_load(&c->writes));
+}
+
+void bus_mark(struct bus *b)
+{
+	pthread_mutex_lock(&b->lock);
+	if (!atomic_load(&b->marked)) {
+		for (struct bus_count *c = b->counts; c; c = c->next)
+			mark_one(c);
+		for (size_t i = 0; i < BUS_UNCLAIMED_SLOTS; i++)
+			mark_one(&b->unclaimed[i].count);
+		atomic_store(&b->marked, true);
+	}
+	pthread_mutex_unlock(&b->lock);
+}
+
+static struct bus_stat stat_of(uint64_t base, uint64_t len, const char *name,
+			       struct bus_count *c)
+{
+	return (struct bus_stat){
+		.base = base, .len = len, .name = name,
+		.reads = atomic_load(&c->reads), .writes = atomic_load(&c->writes),
+		.mark_reads = atomic_load(&c->mark_reads),
+		.mark_writes = atomic_load(&c->mark_writes),
+	};
+}
+
+static int by_base(const void *a, const void *b)
+{
+	const struct bus_stat *x = a, *y = b;
+
+	return (x->base > y->base) - (x->base < y->base);
+}
+
+size_t bus_report(struct bus *b, struct bus_stat *out, size_t max)
+{
+	const struct bus_table *t =
+		atomic_load_explicit(&b->table, memory_order_acquire);
+	size_t n = 0, first_unclaimed;
+
+	for (size_t i = 0; t && i < t->nr; i++, n++) {
+		const struct bus_range *r = &t->ranges[i];
+
+		if (n < max)
+			out[n] = stat_of(r->base, r->len, r->name, r->count);
+	}
+	first_unclaimed = n;
+	for (size_t i = 0; i < BUS_UNCLAIMED_SLOTS; i++) {
+		uint64_t a = atomic_load(&b->unclaimed[i].addr_plus1);
+
+		if (a == 0)
+			continue;
+		if (n < max)
+			out[n] = stat_of(a - 1, 1, NULL, &b->unclaimed[i].count);
+		n++;
+	}
+	if (first_unclaimed < max)
+		qsort(out + first_unclaimed, (n < max ? n : max) - first_unclaimed,
+		      sizeof(*out), by_base);
+	return n;
 }

@@ -17,6 +17,7 @@
 #include "petrel/exitcode.h"
 #include "petrel/mono_clock.h"
 #include "petrel/net_tap.h"
+#include "petrel/start_times.h"
 #include "petrel/util.h"
 #include "petrel/virtio_mmio.h"
 #include "petrel/vm.h"
@@ -101,6 +102,7 @@ int main(int argc, char **argv)
 	struct cli cli;
 	struct boot_plan plan;
 	struct vm vm;
+	struct start_times times;
 	char err[256];
 	sigset_t kick;
 	int status, r;
@@ -109,7 +111,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "petrel: %s\n", err);
 		return EXIT_USAGE;
 	}
+	start_times_init(&times, start_ns);
+	start_times_mark(&times, START_PARSED);
 	cli.cfg.start_ns = start_ns;
+	cli.cfg.times = &times;
 	switch (cli.action) {
 	case CLI_HELP:
 		if (cli.help_topic && !strcmp(cli.help_topic, "cpu-features"))
@@ -129,6 +134,7 @@ int main(int argc, char **argv)
 		boot_plan_free(&plan);
 		return EXIT_VMM_ERROR;
 	}
+	start_times_mark(&times, START_PLANNED);
 
 	/*
 	 * Before any thread exists: the vCPU kick signal and the stop signals

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -31,11 +32,17 @@ void pt_log(const char *level, const char *fmt, ...)
 	}
 }
 
-int read_file(const char *path, uint8_t **buf, size_t *len, size_t max_len)
+/*
+ * The body of read_file and read_file_map: the buffer comes from alloc
+ * (size bytes, or NULL) and goes back through release.
+ */
+static int read_into(const char *path, uint8_t **buf, size_t *len,
+		     size_t max_len, void *(*alloc)(size_t),
+		     void (*release)(void *, size_t))
 {
 	struct stat st;
 	uint8_t *data = NULL;
-	size_t got = 0;
+	size_t got = 0, size = 0;
 	int fd, err;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -53,7 +60,8 @@ int read_file(const char *path, uint8_t **buf, size_t *len, size_t max_len)
 		err = -EFBIG;
 		goto out;
 	}
-	data = malloc(st.st_size ? (size_t)st.st_size : 1);
+	size = st.st_size ? (size_t)st.st_size : 1;
+	data = alloc(size);
 	if (!data) {
 		err = -ENOMEM;
 		goto out;
@@ -75,7 +83,42 @@ int read_file(const char *path, uint8_t **buf, size_t *len, size_t max_len)
 	data = NULL;
 	err = 0;
 out:
-	free(data);
+	if (data)
+		release(data, size);
 	close(fd);
 	return err;
+}
+
+static void *heap_alloc(size_t size)
+{
+	return malloc(size);
+}
+
+static void heap_release(void *p, size_t size)
+{
+	(void)size;
+	free(p);
+}
+
+static void *map_alloc(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void map_release(void *p, size_t size)
+{
+	munmap(p, size);
+}
+
+int read_file(const char *path, uint8_t **buf, size_t *len, size_t max_len)
+{
+	return read_into(path, buf, len, max_len, heap_alloc, heap_release);
+}
+
+int read_file_map(const char *path, uint8_t **buf, size_t *len, size_t max_len)
+{
+	return read_into(path, buf, len, max_len, map_alloc, map_release);
 }

@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "petrel/start_times.h"
 #include "petrel/cpuid.h"
 #include "petrel/emul_assist.h"
 #include "petrel/exitcode.h"
@@ -315,6 +316,26 @@ static void vcpu_reevaluate_interrupts(struct vcpu *v)
 		kvm_ioctl_quiet(v->fd, KVM_SET_MP_STATE, &mp);
 }
 
+/* Where the guest was when the loop ended (see struct vcpu's at_stop). */
+static void record_stop_state(struct vcpu *v)
+{
+	struct kvm_regs r;
+	struct kvm_sregs s;
+	struct kvm_mp_state mp = { 0 };
+
+	if (kvm_ioctl_quiet(v->fd, KVM_GET_REGS, &r) < 0 ||
+	    kvm_ioctl_quiet(v->fd, KVM_GET_SREGS, &s) < 0)
+		return;
+	(void)kvm_ioctl_quiet(v->fd, KVM_GET_MP_STATE, &mp);
+	v->at_stop.rip = r.rip;
+	v->at_stop.rflags = r.rflags;
+	v->at_stop.cr0 = s.cr0;
+	v->at_stop.efer = s.efer;
+	v->at_stop.cs = s.cs.selector;
+	v->at_stop.mp_state = mp.mp_state;
+	v->at_stop.valid = true;
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
@@ -337,6 +358,8 @@ static void *vcpu_thread(void *arg)
 	sigemptyset(&set);
 	sigaddset(&set, vm->kick_signal);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	if (v->id == 0)
+		start_times_mark(vm->cfg->times, START_FIRST_RUN);
 
 	while (!vm_stopping(vm)) {
 		int r;
@@ -357,6 +380,7 @@ static void *vcpu_thread(void *arg)
 		if (vcpu_handle_exit(v))
 			break;
 	}
+	record_stop_state(v);
 	if (w)
 		pic_watchdog_stop(w);
 	return NULL;

@@ -8,6 +8,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "petrel/bus_stats.h"
+#include "petrel/start_times.h"
 #include "petrel/boot_plan.h"
 #include "petrel/boot_x86.h"
 #include "petrel/cpuid.h"
@@ -101,6 +103,7 @@ int vm_create_machine(struct vm *vm, const struct vm_config *cfg)
 	}
 	if ((err = register_memory(vm)) < 0)
 		return err;
+	start_times_mark(cfg->times, START_KVM_VM);
 
 	if ((err = irqchip_kvm_create(vm)) < 0)
 		return err;
@@ -114,7 +117,10 @@ int vm_create_machine(struct vm *vm, const struct vm_config *cfg)
 	if ((err = vm_devices_create(vm)) < 0)
 		return err;
 	/* after the devices registered their fds, before any vCPU runs */
-	return evloop_start(&vm->io, "io");
+	if ((err = evloop_start(&vm->io, "io")) < 0)
+		return err;
+	start_times_mark(cfg->times, START_MACHINE);
+	return 0;
 }
 
 int vm_create_vcpus(struct vm *vm)
@@ -161,7 +167,7 @@ static int set_boot_regs(struct vcpu *v, const struct boot_entry *e)
 }
 
 int vm_create(struct vm *vm, const struct vm_config *cfg,
-	      const struct boot_plan *plan)
+	      struct boot_plan *plan)
 {
 	int err;
 
@@ -175,9 +181,12 @@ int vm_create(struct vm *vm, const struct vm_config *cfg,
 		       (unsigned long long)(vm->mem.ram_size >> 20));
 		return -EINVAL;
 	}
-	if ((err = vm_create_vcpus(vm)) < 0)
+	start_times_mark(cfg->times, START_LOADED);
+	if ((err = vm_create_vcpus(vm)) < 0 ||
+	    (err = set_boot_regs(&vm->vcpus[0], &plan->entry)) < 0)
 		return err;
-	return set_boot_regs(&vm->vcpus[0], &plan->entry);
+	start_times_mark(cfg->times, START_VCPUS);
+	return 0;
 }
 
 void vm_request_stop(struct vm *vm, int status, const char *fmt, ...)
@@ -219,6 +228,29 @@ bool vm_stopping(struct vm *vm)
 	return atomic_load_explicit(&vm->stop.stopped, memory_order_acquire);
 }
 
+/* "vcpu0 at the stop: rip ..., 64-bit, interrupts on, running" */
+static void print_stop_state(const struct vcpu *v)
+{
+	static const char *const mp[] = {
+		[KVM_MP_STATE_RUNNABLE] = "runnable",
+		[KVM_MP_STATE_UNINITIALIZED] = "waiting for INIT/SIPI",
+		[KVM_MP_STATE_INIT_RECEIVED] = "INIT received",
+		[KVM_MP_STATE_HALTED] = "halted",
+		[KVM_MP_STATE_SIPI_RECEIVED] = "SIPI received",
+	};
+	const char *mode = !(v->at_stop.cr0 & 1) ? "real mode"
+			   : (v->at_stop.efer & (1u << 10)) ? "long mode" /* LMA */
+			   : "protected mode";
+	uint32_t m = v->at_stop.mp_state;
+
+	if (!v->at_stop.valid)
+		return;
+	pt_info("stats: vcpu%u at the stop: rip %#llx cs %#x, %s, interrupts %s, %s",
+		v->id, (unsigned long long)v->at_stop.rip, v->at_stop.cs, mode,
+		(v->at_stop.rflags & (1u << 9)) ? "on" : "off",
+		m < sizeof(mp) / sizeof(mp[0]) && mp[m] ? mp[m] : "other state");
+}
+
 static void print_stats(struct vm *vm)
 {
 	static const char *const names[STAT_NR] = {
@@ -232,6 +264,7 @@ static void print_stats(struct vm *vm)
 			n += snprintf(line + n, sizeof(line) - n, " %s=%llu", names[s],
 				      (unsigned long long)vm->vcpus[i].stats[s]);
 		pt_info("%s", line);
+		print_stop_state(&vm->vcpus[i]);
 		if (vm->cfg->emulation_assist) {
 			const uint64_t *a = vm->vcpus[i].assists;
 			char kinds[160] = "";
@@ -253,6 +286,10 @@ static void print_stats(struct vm *vm)
 	pt_info("stats: guest RAM resident %llu KiB of %llu MiB",
 		(unsigned long long)(guest_mem_resident(&vm->mem) >> 10),
 		(unsigned long long)(vm->mem.ram_size >> 20));
+	if (vm->cfg->times)
+		start_times_print(vm->cfg->times);
+	bus_stats_print(&vm->pio, 12);
+	bus_stats_print(&vm->mmio, 12);
 	vm_devices_print_stats(vm);
 }
 

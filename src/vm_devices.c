@@ -47,6 +47,7 @@ struct vm_devices {
 	struct console console;
 	struct debug_exit debug_exit;
 	struct boot_marker boot_marker;
+	struct bus *buses[2]; /* marked at the boot marker: pio, mmio */
 	unsigned nr_made; /* entries of machine[] created, in order */
 	bool pm_up, console_up;
 	uint8_t last_post; /* last POST code: readable back, shown in stats */
@@ -290,6 +291,15 @@ static int acpi_create(struct vm *vm, struct vm_devices *d)
 	return err;
 }
 
+/* At the boot marker: the exit counts so far are the boot's. */
+static void mark_buses(void *arg)
+{
+	struct bus **b = arg;
+
+	bus_mark(b[0]);
+	bus_mark(b[1]);
+}
+
 static int ports_create(struct vm *vm, struct vm_devices *d)
 {
 	int err;
@@ -299,6 +309,10 @@ static int ports_create(struct vm *vm, struct vm_devices *d)
 		return err;
 	boot_marker_init(&d->boot_marker, mono_clock_host(),
 			 vm->cfg->start_ns ? vm->cfg->start_ns : mono_clock_host_ns(NULL));
+	d->buses[0] = &vm->pio;
+	d->buses[1] = &vm->mmio;
+	d->boot_marker.on_mark = mark_buses;
+	d->boot_marker.on_mark_arg = d->buses;
 	return add_pio(vm, PORT_BOOT_MARKER, 1, &boot_marker_ops, &d->boot_marker,
 		       "boot-marker");
 }

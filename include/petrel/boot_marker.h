@@ -19,6 +19,9 @@
  *   a clock that reads earlier than start_ns gives 0.
  * - Lock-free: the vCPU thread records with one compare-and-swap, and the
  *   reader may run on any thread.
+ * - on_mark, when set, is called once, on the vCPU thread whose write
+ *   counted, right after the time is recorded (petrel splits its exit
+ *   counts there: the boot's and the rest).
  */
 #ifndef PETREL_BOOT_MARKER_H
 #define PETREL_BOOT_MARKER_H
@@ -36,6 +39,8 @@ struct boot_marker {
 	struct mono_clock clock;
 	uint64_t start_ns;
 	_Atomic uint64_t at_ns; /* ns after start_ns, or BOOT_MARKER_NONE */
+	void (*on_mark)(void *arg);
+	void *on_mark_arg;
 };
 
 void boot_marker_init(struct boot_marker *m, struct mono_clock clock,

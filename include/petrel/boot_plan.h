@@ -100,6 +100,16 @@ struct boot_plan {
 	void **bufs;            /* what segments point into, freed with the plan */
 	unsigned nr_bufs;
 	unsigned cap_bufs;
+	/*
+	 * Page-aligned private anonymous mappings the plan owns (a kernel
+	 * decompressed by decompress_map): boot_plan_write moves the whole
+	 * pages of a segment that lies in one into guest RAM (mremap) rather
+	 * than copying them.
+	 */
+	struct boot_map { uint8_t *base; size_t len; } *maps;
+	unsigned nr_maps;
+	unsigned cap_maps;
+	bool written;           /* boot_plan_write ran: moved pages are gone */
 };
 
 /*
@@ -117,6 +127,9 @@ int boot_plan_init(struct boot_plan *p, uint64_t mem_size);
 void boot_plan_free(struct boot_plan *p);
 /* The plan takes buf (malloc'd): 0, or -ENOMEM after freeing it. */
 int boot_plan_own(struct boot_plan *p, void *buf);
+/* The plan takes a mapping [base, base + len) (munmapped with the plan):
+ * 0, or -ENOMEM after unmapping it. */
+int boot_plan_own_map(struct boot_plan *p, void *base, size_t len);
 /* size zeroed bytes owned by the plan, or NULL. */
 void *boot_plan_alloc(struct boot_plan *p, size_t size);
 /* Appends a copy of *s; -EINVAL for size 0 or len > size, -ENOMEM. */
@@ -135,9 +148,12 @@ int boot_plan_check(const struct boot_plan *p, const char *kernel);
 
 /*
  * Copies every segment into m through gpa_ptr() (zeroing each zero_rest
- * tail). 0, or -EFAULT if a segment is not RAM in m (a plan for another
- * size), before anything is written.
+ * tail). A segment whose data lies in one of the plan's mappings (with
+ * data and destination on page boundaries) has its whole pages moved
+ * there instead (mremap; the rest is copied), so a plan is written once:
+ * a second call returns -EALREADY. 0, or -EFAULT if a segment is not RAM
+ * in m (a plan for another size), before anything is written.
  */
-int boot_plan_write(const struct boot_plan *p, const struct guest_mem *m);
+int boot_plan_write(struct boot_plan *p, const struct guest_mem *m);
 
 #endif

@@ -5,6 +5,8 @@
 #ifndef PETREL_CONFIG_H
 #define PETREL_CONFIG_H
 
+struct start_times;
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -125,6 +127,8 @@ struct vm_config {
 	 * measures from. 0: from when the devices are made (the guest kit).
 	 */
 	uint64_t start_ns;
+	/* Not an option: main's record of its start's steps (NULL: none) */
+	struct start_times *times;
 };
 
 enum cli_action {

@@ -51,4 +51,15 @@ const char *decompress_name(enum decomp_format f);
 int decompress(const uint8_t *in, size_t len, size_t max_out, uint8_t **out,
 	       size_t *out_len, const char **why);
 
+/*
+ * The same, but *out is a private anonymous mapping of its own (page-
+ * aligned, out_len rounded up to whole pages, the slack zero), freed with
+ * decompress_unmap(). Its whole pages can be moved into guest RAM with
+ * mremap instead of copied (boot_plan_own_map): for a 50 MiB kernel that
+ * saves a copy and ~12800 page faults at every start.
+ */
+int decompress_map(const uint8_t *in, size_t len, size_t max_out,
+		   uint8_t **out, size_t *out_len, const char **why);
+void decompress_unmap(uint8_t *out, size_t out_len);
+
 #endif

@@ -29,6 +29,12 @@ void pt_log(const char *level, const char *fmt, ...)
 
 /* Reads a whole file; returns 0 or -errno. *buf is malloc'd. */
 int read_file(const char *path, uint8_t **buf, size_t *len, size_t max_len);
+/*
+ * The same into a private anonymous mapping of its own (page-aligned; free
+ * with munmap(*buf, *len ? *len : 1)), whose whole pages a boot plan can
+ * move into guest RAM rather than copy (boot_plan_own_map).
+ */
+int read_file_map(const char *path, uint8_t **buf, size_t *len, size_t max_len);
 
 /* Little-endian loads and stores that do not care about alignment. */
 static inline uint16_t le16_get(const void *p)

@@ -55,6 +55,17 @@ struct vcpu {
 	atomic_bool in_guest_loop;
 	uint64_t stats[STAT_NR]; /* written only by this vCPU's thread */
 	uint64_t assists[VCPU_ASSIST_KINDS]; /* by enum assist_kind */
+	/*
+	 * Where the guest was when this vCPU's loop ended, read by its own
+	 * thread then (--stats prints it: for a guest stopped because it hung,
+	 * it says where). valid is false if the registers could not be read.
+	 */
+	struct {
+		bool valid;
+		uint64_t rip, rflags, cr0, efer;
+		uint16_t cs;
+		uint32_t mp_state;
+	} at_stop;
 };
 
 /*
@@ -116,11 +127,12 @@ struct vm {
 
 /*
  * Builds the machine for cfg and boots it as plan says (boot_plan.h: built
- * from the same cfg, before this opens /dev/kvm). The plan is only read:
- * the caller may free it as soon as this returns.
+ * from the same cfg, before this opens /dev/kvm). The plan is written into
+ * guest RAM once (boot_plan_write may move its pages there): the caller
+ * frees it as soon as this returns.
  */
 int vm_create(struct vm *vm, const struct vm_config *cfg,
-	      const struct boot_plan *plan);
+	      struct boot_plan *plan);
 /*
  * The stages of vm_create, for callers that load their own guest (the guest
  * test kit, benchmarks): the machine (KVM, RAM, irqchip, CPUID, devices),

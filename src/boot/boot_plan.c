@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "petrel/boot_plan.h"
 #include "petrel/util.h"
@@ -23,6 +25,10 @@ void boot_plan_free(struct boot_plan *p)
 	for (unsigned i = 0; i < p->nr_bufs; i++)
 		free(p->bufs[i]);
 	free(p->bufs);
+	/* pages already moved into guest RAM are no longer here to unmap */
+	for (unsigned i = 0; i < p->nr_maps; i++)
+		munmap(p->maps[i].base, p->maps[i].len);
+	free(p->maps);
 	free(p->segs);
 	memset(p, 0, sizeof(*p));
 }
@@ -58,6 +64,19 @@ int boot_plan_own(struct boot_plan *p, void *buf)
 	}
 	p->bufs = bufs;
 	p->bufs[p->nr_bufs++] = buf;
+	return 0;
+}
+
+int boot_plan_own_map(struct boot_plan *p, void *base, size_t len)
+{
+	struct boot_map *maps = grow(p->maps, &p->cap_maps, p->nr_maps, sizeof(*maps));
+
+	if (!maps) {
+		munmap(base, len);
+		return -ENOMEM;
+	}
+	p->maps = maps;
+	p->maps[p->nr_maps++] = (struct boot_map){ base, len };
 	return 0;
 }
 
@@ -166,17 +185,63 @@ int boot_plan_check(const struct boot_plan *p, const char *kernel)
 	return err;
 }
 
-int boot_plan_write(const struct boot_plan *p, const struct guest_mem *m)
+/*
+ * How many leading bytes of s can be moved rather than copied: the whole
+ * pages of its data, when the data lies in one of the plan's mappings,
+ * both it and dst start on a page boundary, and no other segment reads
+ * from those pages (an ELF's segments may share file pages: once moved,
+ * they would be gone from under the other); 0 otherwise.
+ */
+static size_t movable(const struct boot_plan *p, const struct boot_segment *s,
+		      const uint8_t *dst, size_t pg)
 {
+	size_t n = 0;
+
+	for (unsigned i = 0; i < p->nr_maps && !n; i++) {
+		const struct boot_map *m = &p->maps[i];
+
+		if (s->data < m->base || s->data >= m->base + m->len ||
+		    s->len > (size_t)(m->base + m->len - s->data))
+			continue;
+		if (((uintptr_t)s->data | (uintptr_t)dst) & (pg - 1))
+			return 0;
+		n = s->len & ~(pg - 1);
+	}
+	for (unsigned i = 0; i < p->nr_segs && n; i++) {
+		const struct boot_segment *o = &p->segs[i];
+
+		if (o != s && o->len && o->data < s->data + n && s->data < o->data + o->len)
+			return 0;
+	}
+	return n;
+}
+
+int boot_plan_write(struct boot_plan *p, const struct guest_mem *m)
+{
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+
 	for (unsigned i = 0; i < p->nr_segs; i++)
 		if (!gpa_ptr(m, p->segs[i].gpa, p->segs[i].size))
 			return -EFAULT;
+	if (p->written)
+		return -EALREADY;
+	p->written = true;
 	for (unsigned i = 0; i < p->nr_segs; i++) {
 		const struct boot_segment *s = &p->segs[i];
 		uint8_t *dst = gpa_ptr(m, s->gpa, s->size);
+		size_t moved = movable(p, s, dst, pg);
 
-		if (s->len)
-			memcpy(dst, s->data, s->len);
+		/*
+		 * The pages change owner: no copy, and none of the page faults
+		 * a copy into fresh guest RAM takes. On failure they are copied.
+		 */
+		if (moved && mremap((void *)s->data, moved, moved,
+				    MREMAP_MAYMOVE | MREMAP_FIXED, dst) == MAP_FAILED)
+			moved = 0;
+		if (moved) /* the moved range is a mapping of its own now */
+			madvise(dst, moved, MADV_DONTDUMP);
+		if (s->len > moved)
+			memcpy(dst + moved, s->data + moved, s->len - moved);
 		if (s->zero_rest)
 			memset(dst + s->len, 0, s->size - s->len);
 	}

@@ -18,15 +18,19 @@
 
 #define KERNEL_MAX_FILE (1024 * MiB)
 
-/* Reads a file into a buffer the plan owns. */
+/*
+ * Reads a file into a mapping the plan owns: where a segment is a page-
+ * aligned part of it (an initrd, an ELF's segments), its pages move into
+ * guest RAM instead of being copied again.
+ */
 static int read_owned(struct boot_plan *p, const char *path, uint8_t **data,
 		      size_t *len, size_t max)
 {
-	int err = read_file(path, data, len, max);
+	int err = read_file_map(path, data, len, max);
 
 	if (err < 0)
 		return err;
-	return boot_plan_own(p, *data);
+	return boot_plan_own_map(p, *data, *len ? *len : 1);
 }
 
 static int read_initrd(struct boot_plan *p, const struct boot_config *cfg,

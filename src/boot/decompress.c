@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <bzlib.h>
 #include <lz4.h>
@@ -90,7 +92,46 @@ struct obuf {
 	size_t len;
 	size_t cap;
 	size_t limit;
+	bool mapped; /* buf is an anonymous mapping (decompress_map), cap pages */
 };
+
+static size_t page_up(size_t n)
+{
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+
+	return n > SIZE_MAX - (pg - 1) ? SIZE_MAX : (n + pg - 1) & ~(pg - 1);
+}
+
+/* Resizes o->buf to cap bytes, keeping its contents: 0 or -ENOMEM. */
+static int obuf_resize(struct obuf *o, size_t cap)
+{
+	void *p;
+
+	if (o->mapped) {
+		cap = page_up(cap);
+		p = o->buf ? mremap(o->buf, o->cap, cap, MREMAP_MAYMOVE)
+			   : mmap(NULL, cap, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			return -ENOMEM;
+	} else {
+		p = realloc(o->buf, cap);
+		if (!p)
+			return -ENOMEM;
+	}
+	o->buf = p;
+	o->cap = cap;
+	return 0;
+}
+
+static void obuf_free(struct obuf *o)
+{
+	if (o->mapped && o->buf)
+		munmap(o->buf, o->cap);
+	else
+		free(o->buf);
+	o->buf = NULL;
+}
 
 static int obuf_init(struct obuf *o, const uint8_t *in, size_t len,
 		     size_t max_out)
@@ -106,18 +147,15 @@ static int obuf_init(struct obuf *o, const uint8_t *in, size_t len,
 	else
 		cap = len <= SIZE_MAX / 4 ? len * 4 : SIZE_MAX;
 	cap = MIN(MAX(cap, (size_t)(64 * KiB)), o->limit);
-	o->buf = malloc(cap);
-	if (!o->buf)
-		return -ENOMEM;
-	o->cap = cap;
-	return 0;
+	o->buf = NULL;
+	o->cap = 0;
+	return obuf_resize(o, cap);
 }
 
 /* Room for at least `need` more bytes, ignoring the limit. */
 static int obuf_reserve(struct obuf *o, size_t need)
 {
 	size_t cap = o->cap;
-	uint8_t *p;
 
 	if (need <= cap - o->len)
 		return 0;
@@ -125,29 +163,18 @@ static int obuf_reserve(struct obuf *o, size_t need)
 		return -ENOMEM;
 	while (cap - o->len < need)
 		cap = cap * 2;
-	p = realloc(o->buf, cap);
-	if (!p)
-		return -ENOMEM;
-	o->buf = p;
-	o->cap = cap;
-	return 0;
+	return obuf_resize(o, cap);
 }
 
 /* More room for a streaming decoder whose output is full. */
 static int obuf_grow(struct obuf *o)
 {
 	size_t cap;
-	uint8_t *p;
 
 	if (o->cap >= o->limit)
 		return -EFBIG;
 	cap = o->cap > o->limit / 2 ? o->limit : o->cap * 2;
-	p = realloc(o->buf, cap);
-	if (!p)
-		return -ENOMEM;
-	o->buf = p;
-	o->cap = cap;
-	return 0;
+	return obuf_resize(o, cap);
 }
 
 static size_t obuf_avail(const struct obuf *o, size_t type_max)
@@ -439,13 +466,12 @@ static int unlz4(const uint8_t *in, size_t len, struct obuf *o,
 	return 0;
 }
 
-int decompress(const uint8_t *in, size_t len, size_t max_out, uint8_t **out,
-	       size_t *out_len, const char **why)
+static int run(const uint8_t *in, size_t len, size_t max_out, bool mapped,
+	       uint8_t **out, size_t *out_len, const char **why)
 {
 	const char *dummy;
 	enum decomp_format fmt;
-	struct obuf o = { 0 };
-	uint8_t *p;
+	struct obuf o = { .mapped = mapped };
 	int err;
 
 	if (!why)
@@ -471,13 +497,12 @@ int decompress(const uint8_t *in, size_t len, size_t max_out, uint8_t **out,
 			*why = "uncompressed image larger than the limit";
 			return -EFBIG;
 		}
-		p = malloc(len);
-		if (!p) {
+		if (obuf_resize(&o, len ? len : 1) < 0) {
 			*why = "out of memory";
 			return -ENOMEM;
 		}
-		memcpy(p, in, len);
-		*out = p;
+		memcpy(o.buf, in, len);
+		*out = o.buf;
 		*out_len = len;
 		return 0;
 	default:
@@ -503,12 +528,30 @@ int decompress(const uint8_t *in, size_t len, size_t max_out, uint8_t **out,
 		err = -EFBIG;
 	}
 	if (err < 0) {
-		free(o.buf);
+		obuf_free(&o);
 		return err;
 	}
-	/* give back the slack of a generous first guess */
-	p = realloc(o.buf, o.len ? o.len : 1);
-	*out = p ? p : o.buf;
+	/* give back the slack of a generous first guess (failing that, keep it) */
+	(void)obuf_resize(&o, o.len ? o.len : 1);
+	*out = o.buf;
 	*out_len = o.len;
 	return 0;
+}
+
+int decompress(const uint8_t *in, size_t len, size_t max_out, uint8_t **out,
+	       size_t *out_len, const char **why)
+{
+	return run(in, len, max_out, false, out, out_len, why);
+}
+
+int decompress_map(const uint8_t *in, size_t len, size_t max_out,
+		   uint8_t **out, size_t *out_len, const char **why)
+{
+	return run(in, len, max_out, true, out, out_len, why);
+}
+
+void decompress_unmap(uint8_t *out, size_t out_len)
+{
+	if (out)
+		munmap(out, page_up(out_len ? out_len : 1));
 }

@@ -96,16 +96,20 @@ static int plan_bzimage_host(struct boot_plan *p, struct linux_kernel *k)
 	uint64_t init_end;
 	int err;
 
-	err = decompress(bz->payload, bz->payload_len, DECOMPRESS_MAX_OUT,
-			 &vmlinux, &vmlinux_len, &why);
+	err = decompress_map(bz->payload, bz->payload_len, DECOMPRESS_MAX_OUT,
+			     &vmlinux, &vmlinux_len, &why);
 	if (err < 0) {
 		pt_err("%s: cannot decompress the %s payload on the host: %s", k->path,
 		       decompress_name(decompress_detect(bz->payload, bz->payload_len)),
 		       why);
 		return err;
 	}
-	/* the segments point into it: the one copy until the plan is applied */
-	if ((err = boot_plan_own(p, vmlinux)) < 0)
+	/*
+	 * The segments point into it: the one copy, whose pages move into
+	 * guest RAM when the plan is written (the kernel's PT_LOAD segments
+	 * start on page boundaries, in the file and in memory).
+	 */
+	if ((err = boot_plan_own_map(p, vmlinux, vmlinux_len)) < 0)
 		return err;
 	if ((err = plan_elf(p, k->path, vmlinux, vmlinux_len, &info)) < 0)
 		return err;

@@ -9,6 +9,8 @@ void boot_marker_init(struct boot_marker *m, struct mono_clock clock,
 	m->clock = clock;
 	m->start_ns = start_ns;
 	atomic_init(&m->at_ns, BOOT_MARKER_NONE);
+	m->on_mark = NULL;
+	m->on_mark_arg = NULL;
 }
 
 int boot_marker_get(struct boot_marker *m, uint64_t *ns)
@@ -42,7 +44,8 @@ static void boot_marker_write(void *opaque, uint64_t off, uint64_t v,
 	at = now > m->start_ns ? now - m->start_ns : 0;
 	if (at == BOOT_MARKER_NONE) /* 584 years: keep "none" unambiguous */
 		at--;
-	atomic_compare_exchange_strong(&m->at_ns, &none, at);
+	if (atomic_compare_exchange_strong(&m->at_ns, &none, at) && m->on_mark)
+		m->on_mark(m->on_mark_arg);
 }
 
 const struct bus_dev_ops boot_marker_ops = {

@@ -24,6 +24,9 @@ VMLINUX=${PETREL_TEST_VMLINUX:-.cache/vmlinux}
 # A boot takes under a minute even in the nested VM; there a hung guest (see
 # below) should cost five minutes, not ten
 TIMEOUT=${BOOT_TIMEOUT:-$([ -n "${PETREL_IN_NESTED:-}" ] && echo 300 || echo 600)}
+# and a guest that prints nothing for this long has hung (the quietest case,
+# drift, is silent for 40 s of guest time)
+IDLE=${BOOT_IDLE:-$([ -n "${PETREL_IN_NESTED:-}" ] && echo 120 || echo 300)}
 logs=build/test-logs
 mkdir -p "$logs"
 result=$logs/boot-result
@@ -57,6 +60,13 @@ cases=(
 	"noacpi|--no-acpi (virtual-wire mode through the 8259), reboot -f|-k $KERNEL --no-acpi|petrel.test=reboot|cpus=1 reset"
 )
 
+# For a guest that hung or crashed: where each vCPU was (petrel --stats:
+# "vcpuN at the stop: rip R, mode, interrupts on/off, halted/runnable").
+# Debian's package has no System.map; the guest's /proc/kallsyms names R.
+where_stopped() { # log
+	grep -o 'vcpu[0-9]* at the stop: .*' "$1" | sed 's/^/       /'
+}
+
 only=("$@")
 pass=0 fail=0 skip=0
 for c in "${cases[@]}"; do
@@ -66,15 +76,36 @@ for c in "${cases[@]}"; do
 	fi
 	log=$logs/boot-$name.log
 	echo "  -- $name: $what"
-	for attempt in 1 2; do
+	for attempt in 1 2 3; do
 		start=$(date +%s%N)
 		# shellcheck disable=SC2086 # opts is a list of words
 		# every line stamped with the host's clock when it arrives
 		# ($EPOCHREALTIME: no fork per line)
-		timeout -s TERM "$TIMEOUT" "$PETREL" run $opts --initrd "$INITRD" \
-			--cmdline "console=ttyS0 panic=-1 $extra" --stats </dev/null 2>&1 |
-			while IFS= read -r line; do printf '%s %s\n' "$EPOCHREALTIME" "$line"; done >"$log"
-		rc=${PIPESTATUS[0]}
+		# In the background, watched: a guest silent for IDLE seconds has
+		# hung (no case is quiet for half that long), and petrel gets the
+		# SIGTERM early (its --stats then say where the vCPUs were)
+		: >"$log"
+		rm -f "$logs/boot.rc"
+		{
+			sh -c 'echo $$ >"$0"; exec "$@"' "$logs/boot.pid" \
+				timeout -s TERM "$TIMEOUT" "$PETREL" run $opts --initrd "$INITRD" \
+				--cmdline "console=ttyS0 panic=-1 $extra" --stats </dev/null
+			echo $? >"$logs/boot.rc"
+		} 2>&1 | while IFS= read -r line; do printf '%s %s\n' "$EPOCHREALTIME" "$line"; done >"$log" &
+		job=$!
+		idle=0 size=0 hung=0
+		while kill -0 $job 2>/dev/null; do
+			sleep 2
+			now=$(stat -c %s "$log" 2>/dev/null || echo 0)
+			if [ "$now" = "$size" ]; then idle=$((idle + 2)); else idle=0 size=$now; fi
+			if [ $idle -ge "$IDLE" ] && [ $hung -eq 0 ]; then
+				hung=1
+				kill -TERM "$(cat "$logs/boot.pid")" 2>/dev/null
+			fi
+		done
+		wait $job
+		rc=$(cat "$logs/boot.rc" 2>/dev/null || echo 1)
+		[ $hung -eq 1 ] && rc=124
 		ms=$((($(date +%s%N) - start) / 1000000))
 		# Inside the nested VM only: a guest that triple-faults (status 3)
 		# gets one more try, said aloud, its first log kept: one of the first
@@ -84,20 +115,25 @@ for c in "${cases[@]}"; do
 		# TCG) is not flawless (../shared/PLATFORM.md). The case is now two
 		# (4 vCPUs; 4G), so that the next failure says which. A second crash
 		# fails the case.
+		# Up to two more tries, each said aloud with its log kept: a clean-
+		# clone CI run saw the 2-vCPU case hang twice in a row early in the
+		# kernel's boot (mid-printk, no exit to petrel for 300 s), when
+		# 10 of 10 boots of the same case passed just after.
 		# The same for a guest that hung there (timeout, status 124): seen
 		# in the nested VM in the noacpi and timer cases, the guest silent
 		# in KVM_RUN right after the kernel's "XSAVE consistency problem"
 		# warning, which itself appears only in some boots there.
 		{ [ $rc -eq 3 ] || [ $rc -eq 124 ]; } && [ -n "${PETREL_IN_NESTED:-}" ] &&
-			[ $attempt -eq 1 ] || break
-		cp "$log" "$log.attempt1"
-		echo "     NOTE the guest $([ $rc -eq 3 ] && echo "crashed (status 3" || echo "hung (no end within ${TIMEOUT}s"); log $log.attempt1): once more, as the nested VM's emulation is not flawless"
+			[ $attempt -lt 3 ] || break
+		cp "$log" "$log.attempt$attempt"
+		echo "     NOTE the guest $([ $rc -eq 3 ] && echo "crashed (status 3" || echo "hung (silent for ${IDLE}s or no end within ${TIMEOUT}s"); log $log.attempt$attempt): once more, as the nested VM's emulation is not flawless"
+		where_stopped "$log"
 	done
 	bad=0
 	ok() { echo "     ok   $1"; }
 	no() { echo "     FAIL $1"; bad=1; }
 	has() { grep -qE -- "$1" "$log"; }
-	[ $rc -eq 124 ] && no "petrel did not stop within ${TIMEOUT}s"
+	[ $rc -eq 124 ] && no "the guest hung: silent for ${IDLE}s, or petrel did not stop within ${TIMEOUT}s"
 	has '\] Linux version [0-9]' && ok "kernel banner" || no "no kernel banner"
 	has 'Kernel panic' && no "the kernel panicked"
 	if has 'PETREL-INIT-OK'; then ok "reached /init"; else no "did not reach /init"; fi

@@ -32,25 +32,37 @@ static void wr(struct boot_marker *m, uint64_t off, uint64_t v, unsigned size)
 	boot_marker_ops.write(m, off, v, size);
 }
 
+static void count_call(void *arg)
+{
+	(*(unsigned *)arg)++;
+}
+
 static void test_records_once(void **state)
 {
 	struct fake_clock c = { .ns = 5000000000ULL };
 	struct boot_marker m;
 	uint64_t ns = 42;
+	unsigned calls = 0;
 	(void)state;
 
 	boot_marker_init(&m, (struct mono_clock){ fake_now, &c }, 4000000000ULL);
+	m.on_mark = count_call;
+	m.on_mark_arg = &calls;
+	wr(&m, 0, 122, 1);
+	assert_int_equal(calls, 0);
 	assert_int_equal(boot_marker_get(&m, &ns), -ENOENT);
 	assert_int_equal(ns, 42);
 	c.ns += 812400000; /* 1.8124 s after start */
 	wr(&m, 0, BOOT_MARKER_VALUE, 1);
 	assert_int_equal(boot_marker_get(&m, &ns), 0);
 	assert_int_equal(ns, 1812400000ULL);
-	/* a second write, later, does not move it */
+	assert_int_equal(calls, 1);
+	/* a second write, later, does not move it, nor call on_mark again */
 	c.ns += 1000000000;
 	wr(&m, 0, BOOT_MARKER_VALUE, 1);
 	assert_int_equal(boot_marker_get(&m, &ns), 0);
 	assert_int_equal(ns, 1812400000ULL);
+	assert_int_equal(calls, 1);
 }
 
 static void test_other_writes_ignored(void **state)

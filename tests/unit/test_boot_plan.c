@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <unistd.h>
 
 #include <asm/bootparam.h>
@@ -513,6 +515,69 @@ static void entry_registers(void **state)
 	assert_int_equal(s.cs.l, 0);
 }
 
+/* A segment in a plan-owned mapping: its whole pages move, the rest copies. */
+static void write_moves_mapped_pages(void **state)
+{
+	const size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+	struct boot_plan p;
+	struct guest_mem m;
+	unsigned char vec;
+	uint8_t *src, *g;
+	(void)state;
+
+	assert_int_equal(boot_plan_init(&p, 16 * MiB), 0);
+	assert_int_equal(guest_mem_init(&m, 16 * MiB), 0);
+	src = mmap(NULL, 3 * pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(src != MAP_FAILED);
+	for (size_t i = 0; i < 3 * pg; i++)
+		src[i] = (uint8_t)(i * 7 + 1);
+	assert_int_equal(boot_plan_own_map(&p, src, 3 * pg), 0);
+	/* two whole pages and 100 bytes, then zeroes to the end of 3 pages */
+	assert_int_equal(boot_plan_add(&p, &(struct boot_segment){
+		"moved", 0x200000, 3 * pg, src, 2 * pg + 100, true }), 0);
+	/* not on a page boundary: copied */
+	assert_int_equal(boot_plan_add(&p, &(struct boot_segment){
+		"copied", 0x300000, pg, src + 2 * pg + 200, 50, false }), 0);
+	g = gpa_ptr(&m, 0x200000, 3 * pg);
+	assert_int_equal(boot_plan_write(&p, &m), 0);
+	for (size_t i = 0; i < 2 * pg + 100; i++)
+		if (g[i] != (uint8_t)(i * 7 + 1))
+			fail_msg("byte %zu: %#x", i, g[i]);
+	for (size_t i = 2 * pg + 100; i < 3 * pg; i++)
+		if (g[i])
+			fail_msg("byte %zu not zeroed", i);
+	for (size_t i = 0; i < 50; i++)
+		assert_int_equal(((uint8_t *)gpa_ptr(&m, 0x300000, 50))[i],
+				 (uint8_t)((2 * pg + 200 + i) * 7 + 1));
+	/* the first two pages left the plan's mapping; the third stayed */
+	assert_int_equal(mincore(src, pg, &vec), -1);
+	assert_int_equal(mincore(src + 2 * pg, pg, &vec), 0);
+	/* guest RAM is still written through the same addresses */
+	g[0] = 0x5a;
+	assert_int_equal(*(uint8_t *)gpa_ptr(&m, 0x200000, 1), 0x5a);
+	assert_int_equal(boot_plan_write(&p, &m), -EALREADY);
+	boot_plan_free(&p); /* unmaps what is left of src, not guest RAM */
+	assert_int_equal(*(uint8_t *)gpa_ptr(&m, 0x200000, 1), 0x5a);
+
+	/* two segments reading the same source page (an odd ELF): copied */
+	assert_int_equal(boot_plan_init(&p, 16 * MiB), 0);
+	src = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(src != MAP_FAILED);
+	memset(src, 0x77, 2 * pg);
+	assert_int_equal(boot_plan_own_map(&p, src, 2 * pg), 0);
+	assert_int_equal(boot_plan_add(&p, &(struct boot_segment){
+		"first", 0x400000, 2 * pg, src, 2 * pg, false }), 0);
+	assert_int_equal(boot_plan_add(&p, &(struct boot_segment){
+		"second", 0x500000, pg, src + pg, pg, false }), 0);
+	assert_int_equal(boot_plan_write(&p, &m), 0);
+	assert_int_equal(*(uint8_t *)gpa_ptr(&m, 0x400000 + 2 * pg - 1, 1), 0x77);
+	assert_int_equal(*(uint8_t *)gpa_ptr(&m, 0x500000 + pg - 1, 1), 0x77);
+	unsigned char vec2[2];
+	assert_int_equal(mincore(src, 2 * pg, vec2), 0); /* nothing moved */
+	boot_plan_free(&p);
+	guest_mem_destroy(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -523,6 +588,7 @@ int main(void)
 		cmocka_unit_test(multiboot_from_file),
 		cmocka_unit_test(check_ram_and_overlap),
 		cmocka_unit_test(write_copies_and_zeroes),
+		cmocka_unit_test(write_moves_mapped_pages),
 		cmocka_unit_test(firmware_tables),
 		cmocka_unit_test(virtio_mmio_description),
 		cmocka_unit_test(entry_registers),

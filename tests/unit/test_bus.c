@@ -222,6 +222,65 @@ static void lookups_during_moves(void **state)
 	bus_destroy(&b);
 }
 
+/* Counts per range (kept across a move), per unclaimed address, the mark. */
+static void counts_and_mark(void **state)
+{
+	struct bus b;
+	struct rec r = { 0 };
+	struct bus_stat st[BUS_UNCLAIMED_SLOTS + 4];
+	uint8_t v = 0;
+	uint16_t w;
+	size_t n;
+	(void)state;
+
+	bus_init(&b, "test");
+	assert_int_equal(bus_insert(&b, 0x3f8, 8, &rec_ops, &r, "com1"), 0);
+	assert_int_equal(bus_insert(&b, 0x70, 2, &rec_ops, &r, "rtc"), 0);
+	bus_read(&b, 0x3fd, &v, 1);
+	bus_write(&b, 0x3f8, &v, 1);
+	bus_write(&b, 0x3f8, &v, 1);
+	bus_read(&b, 0x80, &v, 1); /* nobody's: counted under 0x80 */
+	bus_write(&b, 0x80, &v, 1);
+	bus_mark(&b);
+	bus_write(&b, 0x3f8, &v, 1);
+	bus_read(&b, 0x71, &v, 1);
+	bus_write(&b, 0x80, &v, 1);
+	bus_read(&b, 0x3f7, &w, 2); /* runs into com1: unclaimed, at 0x3f7 */
+	bus_mark(&b);               /* a second mark changes nothing */
+	assert_int_equal(bus_move(&b, 0x70, 0x170), 0);
+	bus_read(&b, 0x170, &v, 1);
+
+	n = bus_report(&b, st, sizeof(st) / sizeof(st[0]));
+	assert_int_equal(n, 4);
+	assert_string_equal(st[0].name, "rtc");
+	assert_int_equal(st[0].base, 0x170);
+	assert_int_equal(st[0].reads, 2); /* the count moved with the range */
+	assert_int_equal(st[0].mark_reads, 0);
+	assert_string_equal(st[1].name, "com1");
+	assert_int_equal(st[1].reads, 1);
+	assert_int_equal(st[1].writes, 3);
+	assert_int_equal(st[1].mark_reads, 1);
+	assert_int_equal(st[1].mark_writes, 2);
+	assert_null(st[2].name); /* unclaimed, in address order */
+	assert_int_equal(st[2].base, 0x80);
+	assert_int_equal(st[2].reads, 1);
+	assert_int_equal(st[2].writes, 2);
+	assert_int_equal(st[2].mark_writes, 1);
+	assert_int_equal(st[3].base, 0x3f7);
+	assert_int_equal(st[3].reads, 1);
+	assert_int_equal(st[3].mark_reads, 0);
+	/* a short buffer still gets the total */
+	assert_int_equal(bus_report(&b, st, 1), 4);
+
+	/* more unclaimed addresses than slots: the totals still count them all */
+	for (uint64_t a = 0x1000; a < 0x1000 + 2 * BUS_UNCLAIMED_SLOTS; a++)
+		bus_read(&b, a, &v, 1);
+	n = bus_report(&b, st, sizeof(st) / sizeof(st[0]));
+	assert_int_equal(n, 2 + BUS_UNCLAIMED_SLOTS);
+	assert_int_equal(atomic_load(&b.unclaimed_reads), 2 + 2 * BUS_UNCLAIMED_SLOTS);
+	bus_destroy(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -230,6 +289,7 @@ int main(void)
 		cmocka_unit_test(unclaimed_reads_all_ones_and_counted),
 		cmocka_unit_test(remove_and_move),
 		cmocka_unit_test(lookups_during_moves),
+		cmocka_unit_test(counts_and_mark),
 	};
 	return cmocka_run_group_tests_name("bus", tests, NULL, NULL);
 }

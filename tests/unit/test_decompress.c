@@ -249,11 +249,18 @@ static void test_roundtrip_all(void **state)
 		assert_null(why);
 		expect_equal(&out, &data);
 		free(out.p);
+		/* into a mapping of its own: the same bytes, page-aligned */
+		assert_int_equal(decompress_map(c.p, c.len, DECOMPRESS_MAX_OUT,
+						&out.p, &out.len, NULL), 0);
+		expect_equal(&out, &data);
+		assert_int_equal((uintptr_t)out.p % (uintptr_t)sysconf(_SC_PAGESIZE), 0);
+		decompress_unmap(out.p, out.len);
 		/* with the kernel's size trailer */
 		append_le32(&c, (uint32_t)data.len);
 		assert_int_equal(run(&c, DECOMPRESS_MAX_OUT, &out, NULL), 0);
 		expect_equal(&out, &data);
 		free(out.p);
+
 		/*
 		 * A lying trailer only costs buffer growth. For lz4 a small
 		 * lie reads as a block header whose block is missing.
@@ -270,6 +277,11 @@ static void test_roundtrip_all(void **state)
 				continue;
 			expect_equal(&out, &data);
 			free(out.p);
+			/* the mapped buffer grows the same way (mremap) */
+			assert_int_equal(decompress_map(c.p, c.len, DECOMPRESS_MAX_OUT,
+							&out.p, &out.len, NULL), 0);
+			expect_equal(&out, &data);
+			decompress_unmap(out.p, out.len);
 		}
 		free(c.p);
 	}
