@@ -91,6 +91,26 @@ static const char run_help[] =
 	"                          kept for the next one up to 64 KiB, then\n"
 	"                          dropped. stdio: the terminal, as --console\n"
 	"                          virtio\n"
+	"      --net BACKEND[,OPTS]\n"
+	"                          a virtio-net NIC (up to 4; the guest's eth0,\n"
+	"                          eth1, ...). BACKEND:\n"
+	"                            user   user-mode networking (libslirp), no\n"
+	"                                   root: the guest gets 10.0.2.15 by DHCP\n"
+	"                                   (`udhcpc -i eth0`), the host is 10.0.2.2,\n"
+	"                                   DNS 10.0.2.3\n"
+	"                            tap=NAME  an existing tap (`sudo ip tuntap add\n"
+	"                                   NAME mode tap user $USER`, then\n"
+	"                                   `ip addr add 192.168.77.1/24 dev NAME`\n"
+	"                                   and `ip link set NAME up`); in the\n"
+	"                                   guest `ip addr add 192.168.77.2/24 dev\n"
+	"                                   eth0 && ip link set eth0 up`\n"
+	"                            tap,fd=N  a tap opened by the caller, fd N\n"
+	"                          OPTS: hostfwd=tcp|udp:[HOSTADDR]:HOSTPORT-\n"
+	"                          [GUESTADDR]:GUESTPORT (user only, repeatable;\n"
+	"                          hostfwd=tcp::2222-:22 forwards the host's port\n"
+	"                          2222 to the guest's 22), mac=52:54:00:12:34:56\n"
+	"                          (default: stable, from the NIC's index and\n"
+	"                          backend), transport=pci|mmio (default pci)\n"
 	"      --no-ioeventfd      trap every virtqueue notification in petrel\n"
 	"                          instead of having KVM signal the I/O thread\n"
 	"                          (slower; for comparison and debugging)\n"
@@ -196,6 +216,7 @@ enum {
 	OPT_NO_IOEVENTFD,
 	OPT_VCONSOLE,
 	OPT_NO_IRQFD,
+	OPT_NET,
 };
 
 /* Whether the command line names a console= already. */
@@ -247,6 +268,31 @@ static int settle_console(struct vm_config *cfg, bool user_cmdline, char *err,
 	return 0;
 }
 
+/* What one --net cannot see: a host port or an fd taken twice across NICs. */
+static int check_nics(const struct vm_config *cfg, char *err, size_t errlen)
+{
+	for (unsigned a = 0; a < cfg->nr_nics; a++)
+		for (unsigned b = a + 1; b < cfg->nr_nics; b++) {
+			const struct net_config *x = &cfg->nics[a], *y = &cfg->nics[b];
+
+			if (x->kind == NET_TAP && y->kind == NET_TAP &&
+			    ((x->tap[0] && !strcmp(x->tap, y->tap)) || (x->fd >= 0 && x->fd == y->fd))) {
+				snprintf(err, errlen, "--net: two NICs on the same tap (%s)",
+					 x->tap[0] ? x->tap : "fd");
+				return -EINVAL;
+			}
+			for (unsigned i = 0; i < x->nr_fwd; i++)
+				for (unsigned j = 0; j < y->nr_fwd; j++)
+					if (x->fwd[i].udp == y->fwd[j].udp &&
+					    x->fwd[i].host_port == y->fwd[j].host_port) {
+						snprintf(err, errlen, "--net: host port %u is forwarded by two NICs",
+							 x->fwd[i].host_port);
+						return -EINVAL;
+					}
+		}
+	return 0;
+}
+
 static int parse_run(int argc, char **argv, struct cli *out, char *err,
 		     size_t errlen)
 {
@@ -268,6 +314,7 @@ static int parse_run(int argc, char **argv, struct cli *out, char *err,
 		{ "no-ioeventfd", no_argument, NULL, OPT_NO_IOEVENTFD },
 		{ "vconsole", required_argument, NULL, OPT_VCONSOLE },
 		{ "no-irqfd", no_argument, NULL, OPT_NO_IRQFD },
+		{ "net", required_argument, NULL, OPT_NET },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -324,6 +371,15 @@ static int parse_run(int argc, char **argv, struct cli *out, char *err,
 		case OPT_RNG:
 			if (cli_parse_rng(optarg, cfg, err, errlen) < 0)
 				return -EINVAL;
+			break;
+		case OPT_NET:
+			if (cfg->nr_nics == CONFIG_MAX_NICS) {
+				snprintf(err, errlen, "--net: at most %d NICs", CONFIG_MAX_NICS);
+				return -EINVAL;
+			}
+			if (cli_parse_net(optarg, &cfg->nics[cfg->nr_nics], err, errlen) < 0)
+				return -EINVAL;
+			cfg->nr_nics++;
 			break;
 		case OPT_VCONSOLE:
 			if (cfg->vconsole.on) {
@@ -388,6 +444,10 @@ static int parse_run(int argc, char **argv, struct cli *out, char *err,
 	mmio += cfg->vconsole.on && cfg->vconsole.transport == VIRTIO_TRANSPORT_MMIO;
 	for (unsigned i = 0; i < cfg->nr_disks; i++)
 		mmio += cfg->disks[i].transport == VIRTIO_TRANSPORT_MMIO;
+	for (unsigned i = 0; i < cfg->nr_nics; i++)
+		mmio += cfg->nics[i].transport == VIRTIO_TRANSPORT_MMIO;
+	if (check_nics(cfg, err, errlen) < 0)
+		return -EINVAL;
 	if (mmio > VIRTIO_MMIO_SLOTS) {
 		snprintf(err, errlen, "%u devices with transport=mmio: at most %d fit (the others can use pci)",
 			 mmio, VIRTIO_MMIO_SLOTS);

@@ -16,6 +16,7 @@
 #include "petrel/cpuid.h"
 #include "petrel/exitcode.h"
 #include "petrel/mono_clock.h"
+#include "petrel/net_tap.h"
 #include "petrel/start_times.h"
 #include "petrel/util.h"
 #include "petrel/virtio_mmio.h"
@@ -38,6 +39,21 @@ static int check_disks(const struct vm_config *cfg)
 	while (n--)
 		blk_image_close(&imgs[n]);
 	return r;
+}
+
+/*
+ * Each --net tap the same way: a missing tap, or one we may not use, is
+ * said before /dev/kvm (net_tap.c names the fix).
+ */
+static int check_nics(const struct vm_config *cfg)
+{
+	int r;
+
+	for (unsigned i = 0; i < cfg->nr_nics; i++)
+		if (cfg->nics[i].kind == NET_TAP &&
+		    (r = net_tap_check(cfg->nics[i].tap, cfg->nics[i].fd)) < 0)
+			return r;
+	return 0;
 }
 
 /*
@@ -74,7 +90,7 @@ static int prepare(const struct vm_config *cfg, struct boot_plan *plan)
 		pt_err("%s", err);
 		return r;
 	}
-	if ((r = check_disks(cfg)) < 0)
+	if ((r = check_disks(cfg)) < 0 || (r = check_nics(cfg)) < 0)
 		return r;
 	return boot_plan_build(plan, &bc);
 }

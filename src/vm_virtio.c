@@ -18,10 +18,13 @@
 #include "petrel/irq_levelfd.h"
 #include "petrel/kvm.h"
 #include "petrel/util.h"
+#include "petrel/net_slirp.h"
+#include "petrel/net_tap.h"
 #include "petrel/vconsole_sock.h"
 #include "petrel/virtio_blk.h"
 #include "petrel/virtio_console.h"
 #include "petrel/virtio_mmio.h"
+#include "petrel/virtio_net.h"
 #include "petrel/virtio_pci.h"
 #include "petrel/virtio_rng.h"
 #include "petrel/vm.h"
@@ -29,11 +32,12 @@
 
 /* BARs go here, one VIRTIO_PCI_BAR_SIZE apart: below the mmio windows. */
 #define VIRTIO_PCI_BAR_BASE 0xc0000000ULL
-#define MAX_DEVS (CONFIG_MAX_DISKS + 2)
+#define MAX_DEVS (CONFIG_MAX_DISKS + 2 + CONFIG_MAX_NICS)
 /* PCI class codes (class << 16 | subclass << 8): what QEMU shows too */
 #define CLASS_STORAGE_SCSI 0x010000
 #define CLASS_OTHER 0xff0000
 #define CLASS_SERIAL 0x078000 /* communication controller, other */
+#define CLASS_ETHERNET 0x020000
 
 struct vdev {
 	struct virtio_dev *vdev;
@@ -41,6 +45,9 @@ struct vdev {
 	struct virtio_rng *rng;
 	struct virtio_console *con;
 	struct vconsole_sock *sock; /* con's backend with socket=PATH */
+	struct virtio_net *net;   /* and its backend, one of: */
+	struct net_tap *tap;
+	struct net_slirp *slirp;
 	struct virtio_pci *pci;   /* one of these two */
 	struct virtio_mmio *mmio;
 	uint64_t mmio_base;
@@ -226,6 +233,50 @@ static int make_console(struct vm *vm, struct evloop *loop, struct vdev *d)
 	return 0;
 }
 
+/* NIC i and its backend, started on the loop. */
+static int make_net(struct vm *vm, struct evloop *loop, struct vdev *d, unsigned i)
+{
+	const struct net_config *nc = &vm->cfg->nics[i];
+	struct net_backend be;
+	uint8_t mac[6];
+	int err;
+
+	if (nc->kind == NET_TAP) {
+		if ((err = net_tap_open(&d->tap, nc->tap, nc->fd)) < 0)
+			return err;
+		be = net_tap_backend(d->tap);
+	} else {
+		if ((err = net_slirp_create(&d->slirp, nc)) < 0)
+			return err;
+		be = net_slirp_backend(d->slirp);
+	}
+	if (nc->has_mac)
+		memcpy(mac, nc->mac, 6);
+	else
+		net_default_mac(nc, i, mac);
+	if ((err = virtio_net_create(&d->net, i, mac, be, &vm->mem, loop)) < 0)
+		return err;
+	d->vdev = virtio_net_dev(d->net);
+	if (d->tap)
+		return net_tap_start(d->tap, virtio_net_port(d->net), loop);
+	return net_slirp_start(d->slirp, virtio_net_port(d->net), loop);
+}
+
+/* Its window: on virtio-mmio (the slot the boot plan gave it) or virtio-pci. */
+static int place(struct vm *vm, struct vm_virtio *v, struct pci_host *host, struct vdev *d,
+		 enum virtio_transport_kind t, const struct virtio_mmio_slot *slots, int nslots,
+		 enum virtio_mmio_kind kind, unsigned index, uint32_t class_code, unsigned *npci)
+{
+	if (t == VIRTIO_TRANSPORT_MMIO) {
+		const struct virtio_mmio_slot *s = mmio_slot(slots, nslots, kind, index);
+
+		if (!s)
+			return -EINVAL; /* the plan and the config disagree: a bug */
+		return place_mmio(vm, v, d, s);
+	}
+	return place_pci(vm, v, host, d, class_code, (*npci)++);
+}
+
 int vm_virtio_create(struct vm *vm, struct pci_host *host, struct evloop *loop,
 		     struct vm_virtio **out)
 {
@@ -236,7 +287,7 @@ int vm_virtio_create(struct vm *vm, struct pci_host *host, struct evloop *loop,
 	int nslots, err;
 
 	*out = NULL;
-	if (!cfg->nr_disks && !cfg->rng && !cfg->vconsole.on)
+	if (!cfg->nr_disks && !cfg->rng && !cfg->vconsole.on && !cfg->nr_nics)
 		return 0;
 	nslots = virtio_mmio_slots(cfg, slots);
 	if (nslots < 0)
@@ -286,16 +337,18 @@ int vm_virtio_create(struct vm *vm, struct pci_host *host, struct evloop *loop,
 		}
 		if (!d->con)
 			v->nr++;
-		if (t == VIRTIO_TRANSPORT_MMIO) {
-			const struct virtio_mmio_slot *s =
-				mmio_slot(slots, nslots, kind, is_disk ? i : 0);
+		err = place(vm, v, host, d, t, slots, nslots, kind, is_disk ? i : 0, class_code,
+			    &npci);
+		if (err < 0)
+			return err;
+	}
+	for (unsigned i = 0; i < cfg->nr_nics; i++) {
+		struct vdev *d = &v->devs[v->nr++]; /* its backend is closed with it */
 
-			if (!s)
-				return -EINVAL; /* the plan and the config disagree: a bug */
-			err = place_mmio(vm, v, d, s);
-		} else {
-			err = place_pci(vm, v, host, d, class_code, npci++);
-		}
+		if ((err = make_net(vm, loop, d, i)) < 0)
+			return err;
+		err = place(vm, v, host, d, cfg->nics[i].transport, slots, nslots,
+			    VIRTIO_MMIO_DEV_NET, i, CLASS_ETHERNET, &npci);
 		if (err < 0)
 			return err;
 	}
@@ -311,6 +364,9 @@ void vm_virtio_destroy(struct vm_virtio *v)
 
 		if (d->pci)
 			virtio_pci_destroy(d->pci);
+		/* a backend calls into its NIC: quiet it before the NIC goes */
+		net_tap_stop(d->tap);
+		net_slirp_stop(d->slirp);
 		for (unsigned q = 0; d->mmio_ioev && q < d->vdev->nr_queues; q++)
 			ioev_mmio(v, d->mmio_base + VIRTIO_MMIO_QUEUE_NOTIFY, q,
 				  virtio_queue_kick_fd(d->vdev, q), false);
@@ -321,6 +377,9 @@ void vm_virtio_destroy(struct vm_virtio *v)
 			virtio_rng_destroy(d->rng);
 		virtio_console_destroy(d->con);
 		vconsole_sock_close(d->sock);
+		virtio_net_destroy(d->net);
+		net_tap_close(d->tap);
+		net_slirp_destroy(d->slirp);
 		if (d->lfd)
 			irq_levelfd_destroy(d->lfd);
 		free(d->lfd);
@@ -357,6 +416,12 @@ void vm_virtio_print_stats(const struct vm_virtio *v)
 			virtio_console_print_stats(d->con);
 		if (d->sock)
 			vconsole_sock_print_stats(d->sock);
+		if (d->net)
+			virtio_net_print_stats(d->net);
+		if (d->tap)
+			net_tap_print_stats(d->tap);
+		if (d->slirp)
+			net_slirp_print_stats(d->slirp);
 	}
 }
 

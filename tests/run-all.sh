@@ -9,6 +9,10 @@
 #   tests/run-all.sh virtio     that kernel's virtio drivers against petrel's
 #                               disks and rng: data written, synced, read back
 #                               on the host (tests/e2e/; needs KVM)
+#   tests/run-all.sh net        that kernel's virtio_net against petrel's NICs:
+#                               --net user (DHCP, HTTP, a port forward) and
+#                               --net tap, files checked by sha256 both ways
+#                               (tests/e2e/net_test.sh; needs KVM and root)
 #   tests/run-all.sh deep       the emulation-assist test (needs a software KVM)
 #   tests/run-all.sh fuzz       each libFuzzer target in tests/fuzz/ for
 #                               FUZZ_TEST_TIME seconds (default 10; clang, on
@@ -29,7 +33,7 @@ if [ "${1:-}" = --inner ]; then # the KVM tiers, inside the nested VM
 	shift
 fi
 tiers=("$@")
-[ ${#tiers[@]} -eq 0 ] && tiers=(unit cli fuzz guest boot virtio deep)
+[ ${#tiers[@]} -eq 0 ] && tiers=(unit cli fuzz guest boot virtio net deep)
 jobs=$(nproc 2>/dev/null || echo 2)
 pass=0
 fail=0
@@ -156,6 +160,12 @@ tier_virtio() {
 	run_counted virtio tests/e2e/virtio_test.sh
 }
 
+tier_net() {
+	echo "== net tests (Debian's kernel and its virtio_net against petrel's NICs)"
+	build all kernel initrd || return
+	run_counted net tests/e2e/net_test.sh
+}
+
 tier_deep() {
 	echo "== deep boot test (Debian kernel with --emulation-assist)"
 	if [ "$kvm" != soft ]; then
@@ -211,7 +221,7 @@ timed() { # tier function: runs it and says how long it took
 for t in "${tiers[@]}"; do
 	case $t in
 	unit|cli|deep|cli-kvm|fuzz) timed "tier_$t" ;;
-	guest|boot|virtio)
+	guest|boot|virtio|net)
 		if [ "$where" = nested ]; then
 			echo "== $t tests: queued for the nested VM"
 			nested_tiers+=("$t")

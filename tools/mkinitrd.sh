@@ -48,6 +48,22 @@ if [ -d "$mods" ]; then
 else
 	echo "mkinitrd: no kernel modules in $mods (tools/fetch-kernel.sh makes them): no virtio drivers" >&2
 fi
+# udhcpc's default script: applies a lease (--net user: udhcpc -i eth0).
+# Debian's busybox looks in /etc/udhcpc, upstream's default in /usr/share.
+mkdir -p "$tmp/etc/udhcpc" "$tmp/usr/share/udhcpc"
+cat > "$tmp/etc/udhcpc/default.script" <<'DHCP'
+#!/bin/sh
+case "$1" in
+deconfig) ip link set "$interface" up; ip addr flush dev "$interface" ;;
+bound|renew)
+	ip addr flush dev "$interface"
+	ifconfig "$interface" "$ip" netmask "${subnet:-255.255.255.0}" up
+	for r in $router; do route add default gw "$r" dev "$interface"; break; done
+	for d in $dns; do echo "nameserver $d"; done >/etc/resolv.conf ;;
+esac
+DHCP
+chmod +x "$tmp/etc/udhcpc/default.script"
+ln -s /etc/udhcpc/default.script "$tmp/usr/share/udhcpc/default.script"
 cat > "$tmp/init" <<'INIT'
 #!/bin/busybox sh
 # first of all: user space is up (petrel --stats: "boot marker at N ms")

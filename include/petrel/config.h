@@ -63,6 +63,37 @@ struct vconsole_config {
 	enum virtio_transport_kind transport;
 };
 
+/*
+ * --net user[,hostfwd=...][,mac=..][,transport=..] | tap=NAME[,...] |
+ * tap,fd=N[,...]: a virtio-net device and its backend (cli_net.c).
+ */
+#define CONFIG_MAX_NICS 4
+#define CONFIG_MAX_HOSTFWDS 8
+
+enum net_kind {
+	NET_USER, /* libslirp */
+	NET_TAP,  /* a tap by name, or an fd */
+};
+
+/* hostfwd=PROTO:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT */
+struct hostfwd_config {
+	bool udp;
+	uint32_t host_addr;  /* IPv4, network order; 0: every address */
+	uint32_t guest_addr; /* IPv4, network order (default 10.0.2.15) */
+	uint16_t host_port, guest_port;
+};
+
+struct net_config {
+	enum net_kind kind;
+	char tap[16];  /* IFNAMSIZ; "" with fd >= 0 */
+	int fd;        /* tap,fd=N; -1 otherwise */
+	bool has_mac;
+	uint8_t mac[6];
+	struct hostfwd_config fwd[CONFIG_MAX_HOSTFWDS];
+	unsigned nr_fwd;
+	enum virtio_transport_kind transport;
+};
+
 #define CONFIG_CMDLINE_MAX 4096
 
 struct vm_config {
@@ -86,6 +117,8 @@ struct vm_config {
 	bool rng;                 /* --rng: a virtio-rng device */
 	enum virtio_transport_kind rng_transport;
 	struct vconsole_config vconsole;
+	struct net_config nics[CONFIG_MAX_NICS];
+	unsigned nr_nics;
 	/* the command line with console=hvc0 added (--console virtio) */
 	char cmdline_buf[CONFIG_CMDLINE_MAX];
 	/*
@@ -133,6 +166,19 @@ int cli_parse_rng(const char *arg, struct vm_config *cfg, char *err,
 /* --vconsole's value: "socket=PATH|stdio[,transport=pci|mmio]". */
 int cli_parse_vconsole(const char *arg, struct vconsole_config *v, char *err,
 		       size_t errlen);
+
+/*
+ * One --net value into nc (see struct net_config). 0, or -EINVAL with a
+ * reason in err. cli_net.c.
+ */
+int cli_parse_net(const char *arg, struct net_config *nc, char *err,
+		  size_t errlen);
+/*
+ * The MAC of NIC index when the user gave none: locally administered,
+ * stable for the same NIC index and backend (tap name), so a guest keeps its
+ * DHCP lease across boots. cli_net.c.
+ */
+void net_default_mac(const struct net_config *nc, unsigned index, uint8_t mac[6]);
 
 /* The text of `petrel --help` and `petrel run --help`. */
 const char *cli_help(const char *topic);

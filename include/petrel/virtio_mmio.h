@@ -82,11 +82,12 @@ enum virtio_mmio_kind {
 	VIRTIO_MMIO_DEV_BLK, /* cfg->disks[index] */
 	VIRTIO_MMIO_DEV_RNG,
 	VIRTIO_MMIO_DEV_CONSOLE, /* cfg->vconsole */
+	VIRTIO_MMIO_DEV_NET, /* cfg->nics[index] */
 };
 
 struct virtio_mmio_slot {
 	enum virtio_mmio_kind kind;
-	unsigned index; /* into cfg->disks for a disk; 0 for the others */
+	unsigned index; /* into cfg->disks or cfg->nics; 0 for the others */
 	uint64_t base;  /* VIRTIO_MMIO_SLOT_BASE(slot) */
 	unsigned gsi;   /* VIRTIO_MMIO_SLOT_GSI(slot) */
 };

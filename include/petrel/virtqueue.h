@@ -109,6 +109,18 @@ bool virtq_should_notify(struct virtq *q);
  */
 bool virtq_enable_kick(struct virtq *q);
 void virtq_disable_kick(struct virtq *q);
+/*
+ * Gives back the last n chains virtq_pop took and nothing pushed yet: the
+ * next pops walk them again (re-checked). For a device that needs several
+ * chains at once (virtio-net's mergeable receive buffers) and found too few.
+ */
+void virtq_unpop(struct virtq *q, uint16_t n);
+/*
+ * Like virtq_enable_kick, but asks for a kick when the driver adds an entry
+ * after those available now (not after last_avail): for a device that saw
+ * entries and could not use them yet. Returns whether more came meanwhile.
+ */
+bool virtq_enable_kick_more(struct virtq *q);
 
 /*
  * Copy helpers over an element's buffers: bytes copied. Reads from the

@@ -44,5 +44,12 @@ int virtio_mmio_slots(const struct vm_config *cfg,
 			return err;
 		n++;
 	}
+	for (unsigned i = 0; i < cfg->nr_nics && i < CONFIG_MAX_NICS; i++) {
+		if (cfg->nics[i].transport != VIRTIO_TRANSPORT_MMIO)
+			continue;
+		if ((err = add(slots, n, VIRTIO_MMIO_DEV_NET, i)) < 0)
+			return err;
+		n++;
+	}
 	return (int)n;
 }

@@ -291,6 +291,27 @@ void virtq_disable_kick(struct virtq *q)
 	st16(&q->used_hva->flags, VRING_USED_F_NO_NOTIFY);
 }
 
+void virtq_unpop(struct virtq *q, uint16_t n)
+{
+	q->last_avail = (uint16_t)(q->last_avail - n);
+}
+
+bool virtq_enable_kick_more(struct virtq *q)
+{
+	uint16_t seen;
+
+	if (!q->used_hva)
+		return false;
+	seen = ld16_acquire(&q->avail_hva->idx);
+	if (q->event_idx)
+		st16(avail_event(q), seen);
+	else
+		st16(&q->used_hva->flags, 0);
+	/* the same store-then-load as virtq_enable_kick */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	return ld16_acquire(&q->avail_hva->idx) != seen;
+}
+
 /* Copies between buf and iov[0..n) starting at byte off of the iovs. */
 static uint64_t iov_copy(const struct iovec *iov, unsigned n, uint64_t off,
 			 void *buf, uint64_t len, bool to_iov)

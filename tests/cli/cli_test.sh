@@ -95,6 +95,13 @@ bad_input_cases() { # FN: expect, expect_nokvm, skip_nokvm
 	$fn "disk is a directory" 1 "disk $tmp: is a directory" -- run -k "$tmp/garbage" --disk "$tmp"
 	$fn "one image as two rw disks" 1 "disk.img: is in use by another process \(locked\)" -- run -k "$tmp/garbage" --disk "$tmp/disk.img" --disk "$tmp/disk.img"
 	$fn "bad --disk option" 2 'unknown option "rw"' -- run -k "$tmp/garbage" --disk "$tmp/disk.img,rw"
+	# --net: bad options are usage errors; a missing tap is said (with the
+	# command that makes one) before the kernel is read
+	$fn "bad hostfwd" 2 "hostfwd=tcp::2222 is not tcp\|udp" -- run -k "$tmp/garbage" --net user,hostfwd=tcp::2222
+	$fn "bad mac" 2 "mac=52:54:00:xx:00:01 is not a MAC address" -- run -k "$tmp/garbage" --net user,mac=52:54:00:xx:00:01
+	$fn "missing tap" 1 "there is no interface petrel-nosuch: create it first, e.g. .sudo ip tuntap add petrel-nosuch mode tap" -- run -k "$tmp/garbage" --net tap=petrel-nosuch
+	$fn "tap fd not open" 1 "fd 77 is not open" -- run -k "$tmp/garbage" --net tap,fd=77
+	$fn "tap fd not a tap" 1 "fd 0 is not an attached tap" -- run -k "$tmp/garbage" --net tap,fd=0
 	[ $have_kernel -eq 1 ] || fn=skip_no_kernel
 	$fn "truncated bzImage" 1 "not a bootable bzImage" -- run -k "$tmp/truncated"
 	$fn "corrupt payload" 1 "cannot (decompress|load)" -- run -k "$tmp/corrupt" --console none

@@ -59,7 +59,7 @@ for app in sh mount umount mkdir cat echo modprobe insmod poweroff chroot sleep 
 	ln -sf busybox "$root/bin/$app"
 done
 moddir=$tmp/x/lib/modules/$kver
-want="kvm-amd 9p 9pnet_virtio virtio_pci"
+want="kvm-amd 9p 9pnet_virtio virtio_pci tun" # tun: the net tier's taps
 closure() { # module name -> its path and its dependencies' paths
 	local line
 	line=$(grep -E "/$1\.ko(\.[a-z]+)?:" "$moddir/modules.dep") ||

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <cmocka.h>
+#include <arpa/inet.h>
 
 #include "petrel/config.h"
 #include "petrel/util.h"
@@ -197,6 +198,86 @@ static void disks_and_rng(void **state)
 	assert_non_null(strstr(err, "longer than"));
 }
 
+static void net(void **state)
+{
+	struct cli c;
+	char err[256];
+	uint8_t m1[6], m2[6];
+	(void)state;
+
+	assert_int_equal(PARSE(&c, err, "run", "-k", "x", "--net",
+			       "user,hostfwd=tcp::2222-:22,hostfwd=udp:127.0.0.1:5353-10.0.2.16:53,mac=52:54:00:ab:cd:ef",
+			       "--net", "tap=petrel0,transport=mmio", "--net", "tap,fd=7"), 0);
+	assert_int_equal(c.cfg.nr_nics, 3);
+	const struct net_config *u = &c.cfg.nics[0];
+	assert_int_equal(u->kind, NET_USER);
+	assert_int_equal(u->nr_fwd, 2);
+	assert_false(u->fwd[0].udp);
+	assert_int_equal(u->fwd[0].host_addr, 0);
+	assert_int_equal(u->fwd[0].host_port, 2222);
+	assert_int_equal(u->fwd[0].guest_addr, htonl(0x0a00020f));
+	assert_int_equal(u->fwd[0].guest_port, 22);
+	assert_true(u->fwd[1].udp);
+	assert_int_equal(u->fwd[1].host_addr, htonl(0x7f000001));
+	assert_int_equal(u->fwd[1].guest_addr, htonl(0x0a000210));
+	assert_true(u->has_mac);
+	assert_memory_equal(u->mac, "\x52\x54\x00\xab\xcd\xef", 6);
+	assert_int_equal(u->transport, VIRTIO_TRANSPORT_PCI);
+	assert_int_equal(c.cfg.nics[1].kind, NET_TAP);
+	assert_string_equal(c.cfg.nics[1].tap, "petrel0");
+	assert_int_equal(c.cfg.nics[1].fd, -1);
+	assert_int_equal(c.cfg.nics[1].transport, VIRTIO_TRANSPORT_MMIO);
+	assert_int_equal(c.cfg.nics[2].fd, 7);
+	assert_string_equal(c.cfg.nics[2].tap, "");
+
+	/* the default MAC: stable, unicast, locally administered, per NIC */
+	net_default_mac(&c.cfg.nics[0], 0, m1);
+	net_default_mac(&c.cfg.nics[0], 0, m2);
+	assert_memory_equal(m1, m2, 6);
+	assert_int_equal(m1[0] & 3, 2);
+	net_default_mac(&c.cfg.nics[0], 1, m2);
+	assert_memory_not_equal(m1, m2, 6);
+
+	static const char *const bad[][2] = {
+		{ "", "no backend" },
+		{ "bridge", "does not start with a backend" },
+		{ "user,hostfwd=tcp::2222", "is not tcp|udp" },
+		{ "user,hostfwd=tcp::0-:22", "is not tcp|udp" },
+		{ "user,hostfwd=tcp::70000-:22", "is not tcp|udp" },
+		{ "user,hostfwd=sctp::2222-:22", "is not tcp|udp" },
+		{ "user,hostfwd=tcp:1.2.3:2222-:22", "is not tcp|udp" },
+		{ "user,hostfwd=tcp::2222-192.168.1.5:22", "10.0.2.0/24" },
+		{ "user,hostfwd=tcp::2222-10.0.2.2:22", "10.0.2.0/24" },
+		{ "user,hostfwd=tcp::2222-:22,hostfwd=tcp::2222-:23", "forwarded twice" },
+		{ "user,mac=52:54:00:12:34", "not a MAC address" },
+		{ "user,mac=52:54:00:12:34:zz", "not a MAC address" },
+		{ "user,mac=01:00:5e:00:00:01", "multicast" },
+		{ "user,mac=00:00:00:00:00:00", "multicast or zero" },
+		{ "user,transport=usb", "not pci or mmio" },
+		{ "user,fd=3", "unknown option" },
+		{ "tap", "name the tap" },
+		{ "tap=", "not an interface name" },
+		{ "tap=averyveryverylongname", "not an interface name" },
+		{ "tap=a,fd=3", "give one" },
+		{ "tap,fd=x", "not a file descriptor" },
+		{ "tap=a,hostfwd=tcp::1-:2", "unknown option" },
+		{ "user,tap=x", "unknown option" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		assert_int_equal(PARSE(&c, err, "run", "-k", "x", "--net", (char *)bad[i][0]), -EINVAL);
+		if (!strstr(err, bad[i][1]))
+			fail_msg("--net %s: \"%s\" lacks \"%s\"", bad[i][0], err, bad[i][1]);
+	}
+	assert_int_equal(PARSE(&c, err, "run", "-k", "x", "--net", "user,hostfwd=tcp::80-:80",
+			       "--net", "user,hostfwd=tcp::80-:81"), -EINVAL);
+	assert_non_null(strstr(err, "two NICs"));
+	assert_int_equal(PARSE(&c, err, "run", "-k", "x", "--net", "tap=t0", "--net", "tap=t0"), -EINVAL);
+	assert_non_null(strstr(err, "same tap"));
+	assert_int_equal(PARSE(&c, err, "run", "-k", "x", "--net", "user", "--net", "user",
+			       "--net", "user", "--net", "user", "--net", "user"), -EINVAL);
+	assert_non_null(strstr(err, "at most 4"));
+}
+
 static void vconsole(void **state)
 {
 	struct cli c;
@@ -277,6 +358,7 @@ int main(void)
 		cmocka_unit_test(usage_errors),
 		cmocka_unit_test(disks_and_rng),
 		cmocka_unit_test(vconsole),
+		cmocka_unit_test(net),
 	};
 	return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
 }
