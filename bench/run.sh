@@ -155,6 +155,15 @@ if want startup; then
 	done
 	printf '  (process exit, for information: raw %.2f ms, petrel %.2f ms)\n' \
 		"$(calc %.2f "${done[raw]}/1000")" "$(calc %.2f "${done[petrel]}/1000")"
+	# one VM after another, each made, run and torn down whole (the
+	# process's exit), as a pool that spawns VMs on demand would see them
+	vms=""
+	for name in raw petrel microvm pc; do
+		[ -n "${done[$name]:-}" ] || continue
+		vms+=" $name $(calc %.1f "1000000 / ${done[$name]}")"
+	done
+	echo "  VMs per second, one after another (1 / median time to process exit):$vms"
+	row "| VMs/s, made + run + torn down in turn | raw KVM $(calc %.1f "1000000 / ${done[raw]}")/s${done[microvm]:+; QEMU -M microvm $(calc %.1f "1000000 / ${done[microvm]}")/s} | petrel $(calc %.1f "1000000 / ${done[petrel]}")/s | petrel/raw $(calc %.2f "${done[raw]} / ${done[petrel]}")${done[microvm]:+, petrel/microvm $(calc %.1f "${done[microvm]} / ${done[petrel]}")x} | |"
 	echo
 fi
 
