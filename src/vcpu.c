@@ -202,6 +202,14 @@ int vcpu_handle_exit(struct vcpu *v)
 		/* only without an in-kernel LAPIC; petrel always has one */
 		v->stats[STAT_HLT]++;
 		return stop_with_dump(v, EXIT_GUEST_CRASH, "unexpected HLT exit");
+	case KVM_EXIT_UNKNOWN:
+		/* KVM met a VM exit it has no handler for: the CPU's own code
+		 * (an SVM exit code, a VMX basic exit reason) says which */
+		v->stats[STAT_OTHER]++;
+		snprintf(why, sizeof(why),
+			 "KVM could not handle a VM exit (KVM_EXIT_UNKNOWN, hardware exit reason %#llx)",
+			 (unsigned long long)run->hw.hardware_exit_reason);
+		return stop_with_dump(v, EXIT_GUEST_CRASH, why);
 	default:
 		v->stats[STAT_OTHER]++;
 		snprintf(why, sizeof(why), "unhandled KVM exit reason %u", run->exit_reason);
