@@ -25,7 +25,7 @@ void boot_plan_free(struct boot_plan *p)
 	for (unsigned i = 0; i < p->nr_bufs; i++)
 		free(p->bufs[i]);
 	free(p->bufs);
-	/* pages already moved into guest RAM are no longer here to unmap */
+	/* moved pages left empty ranges behind (MREMAP_DONTUNMAP), still ours */
 	for (unsigned i = 0; i < p->nr_maps; i++)
 		munmap(p->maps[i].base, p->maps[i].len);
 	free(p->maps);
@@ -233,10 +233,15 @@ int boot_plan_write(struct boot_plan *p, const struct guest_mem *m)
 
 		/*
 		 * The pages change owner: no copy, and none of the page faults
-		 * a copy into fresh guest RAM takes. On failure they are copied.
+		 * a copy into fresh guest RAM takes. MREMAP_DONTUNMAP leaves
+		 * the source range mapped (empty): a hole there could be handed
+		 * to the next mmap (a vCPU's kvm_run, a thread's stack), which
+		 * boot_plan_free's munmap of the plan's mapping would then take
+		 * away. Where the kernel lacks it (before 5.7), copy.
 		 */
 		if (moved && mremap((void *)s->data, moved, moved,
-				    MREMAP_MAYMOVE | MREMAP_FIXED, dst) == MAP_FAILED)
+				    MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP,
+				    dst) == MAP_FAILED)
 			moved = 0;
 		if (moved) /* the moved range is a mapping of its own now */
 			madvise(dst, moved, MADV_DONTDUMP);

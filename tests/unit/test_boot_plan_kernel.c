@@ -177,10 +177,10 @@ static void host_decompression(void **state)
 	assert_int_equal(guest_mem_init(&m, MEM), 0);
 	assert_int_equal(boot_plan_write(&p, &m), 0);
 	assert_memory_equal(gpa_ptr(&m, p.entry.rip, 16), at_entry, 16);
-	/* moved, not copied: the source page is no longer mapped */
+	/* moved, not copied: the source page is still mapped, but empty */
 	unsigned char vec;
-	assert_int_equal(mincore((void *)src, 1, &vec), -1);
-	assert_int_equal(errno, ENOMEM);
+	assert_int_equal(mincore((void *)((uintptr_t)src & ~(uintptr_t)4095), 1, &vec), 0);
+	assert_int_equal(vec & 1, 0);
 	/* and a plan is written once */
 	assert_int_equal(boot_plan_write(&p, &m), -EALREADY);
 	assert_string_equal((char *)gpa_ptr(&m, BOOT_CMDLINE_ADDR, 20),
