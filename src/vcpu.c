@@ -8,13 +8,13 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "petrel/start_times.h"
 #include "petrel/cpuid.h"
 #include "petrel/emul_assist.h"
 #include "petrel/exitcode.h"
 #include "petrel/irqchip_kvm.h"
 #include "petrel/kvm.h"
 #include "petrel/pic_watch.h"
+#include "petrel/start_times.h"
 #include "petrel/util.h"
 #include "petrel/vm.h"
 
@@ -203,11 +203,12 @@ int vcpu_handle_exit(struct vcpu *v)
 		v->stats[STAT_HLT]++;
 		return stop_with_dump(v, EXIT_GUEST_CRASH, "unexpected HLT exit");
 	case KVM_EXIT_UNKNOWN:
-		/* KVM met a VM exit it has no handler for: the CPU's own code
-		 * (an SVM exit code, a VMX basic exit reason) says which */
+		/* KVM stopped for a reason it has no exit code for; what the
+		 * CPU reported (an SVM exit code, a VMX basic exit reason) is
+		 * the only clue */
 		v->stats[STAT_OTHER]++;
 		snprintf(why, sizeof(why),
-			 "KVM could not handle a VM exit (KVM_EXIT_UNKNOWN, hardware exit reason %#llx)",
+			 "KVM_EXIT_UNKNOWN (hardware exit reason %#llx)",
 			 (unsigned long long)run->hw.hardware_exit_reason);
 		return stop_with_dump(v, EXIT_GUEST_CRASH, why);
 	default:
