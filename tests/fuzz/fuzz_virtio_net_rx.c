@@ -39,15 +39,9 @@ static const struct net_backend_ops fz_ops = { fz_transmit, fz_rx_ready, NULL };
 
 static void fz_init(void)
 {
-	static const uint8_t mac[6] = { 2, 0x70, 1, 2, 3, 4 };
-
 	z = calloc(1, sizeof(*z));
-	CHECK(z && guest_mem_init(&z->mem, NETF_RAM_SIZE) == 0);
-	CHECK(virtio_net_create(&z->n[0], 0, mac, (struct net_backend){ &fz_ops, z, 0, "fz" },
-				&z->mem, NULL) == 0);
-	CHECK(virtio_net_create(&z->n[1], 1, mac,
-				(struct net_backend){ &fz_ops, z, NETF_OFFLOADS, "fz-offloads" },
-				&z->mem, NULL) == 0);
+	CHECK(z);
+	netf_create_nics(&z->mem, z->n, &fz_ops, z);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

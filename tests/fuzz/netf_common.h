@@ -70,4 +70,21 @@ static bool netf_start(struct virtio_dev *d, const uint8_t *data, unsigned q)
 	return virtio_get_status(d) & VIRTIO_CONFIG_S_DRIVER_OK;
 }
 
+/*
+ * Guest RAM and the two NICs both targets drive: one without offloads, one
+ * whose backend takes them (so both header paths are reached).
+ */
+static void netf_create_nics(struct guest_mem *mem, struct virtio_net *n[2],
+			     const struct net_backend_ops *ops, void *opaque)
+{
+	static const uint8_t mac[6] = { 2, 0x70, 1, 2, 3, 4 };
+
+	CHECK(guest_mem_init(mem, NETF_RAM_SIZE) == 0);
+	CHECK(virtio_net_create(&n[0], 0, mac, (struct net_backend){ ops, opaque, 0, "fz" },
+				mem, NULL) == 0);
+	CHECK(virtio_net_create(&n[1], 1, mac,
+				(struct net_backend){ ops, opaque, NETF_OFFLOADS, "fz-offloads" },
+				mem, NULL) == 0);
+}
+
 #endif
