@@ -50,13 +50,7 @@ for t in cpio sha256sum python3 "$bb"; do
 	command -v "$t" >/dev/null || { echo "  net tier: $t is missing (tools/deps.sh installs it)"; exit 1; }
 done
 
-initrd_with() { # script-file out
-	local d
-	d=$(mktemp -d "$work/cpio.XXXXXX")
-	cp "$1" "$d/test.sh"
-	(cd "$d" && echo test.sh | cpio -o -H newc --quiet | gzip -1) >"$d.cpio.gz"
-	cat "$INITRD" "$d.cpio.gz" >"$2"
-}
+. tests/e2e/initrd_with.sh
 
 pass=0 fail=0 skip=0 bad=0
 ok() { echo "     ok   $1"; }

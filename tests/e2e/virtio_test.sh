@@ -35,14 +35,7 @@ for t in mkfs.ext4 debugfs e2fsck cpio sha256sum; do
 	command -v "$t" >/dev/null || { echo "  virtio tier: $t is missing (tools/deps.sh installs e2fsprogs)"; exit 1; }
 done
 
-# An initramfs = the default one + a cpio archive holding /test.sh.
-initrd_with() { # script-file out
-	local d
-	d=$(mktemp -d "$work/cpio.XXXXXX")
-	cp "$1" "$d/test.sh"
-	(cd "$d" && echo test.sh | cpio -o -H newc --quiet | gzip -1) >"$d.cpio.gz"
-	cat "$INITRD" "$d.cpio.gz" >"$2"
-}
+. tests/e2e/initrd_with.sh
 
 # A 64 MiB ext4 image holding data.bin (1 MiB of random bytes) and its sum.
 make_image() { # out
