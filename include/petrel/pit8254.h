@@ -50,7 +50,9 @@
  *   and in modes 2 and 3 (OUT forced high; a rising gate reloads); a rising
  *   gate triggers modes 1 and 5.
  * - IRQ0: ops->irq0 follows channel 0's OUT and is called only when the
- *   level changes (the line starts high, as OUT does at pit_init: no call).
+ *   level changes (the model takes the line as high at pit_init, as OUT is,
+ *   and makes no call; an owner whose pin starts low gets a harmless
+ *   irq0(0) before the first edge).
  *   A rising edge of OUT inside a mode (the end of a period, terminal count,
  *   the end of a strobe) is delivered when it is noticed, at the armed
  *   deadline or at any earlier access, as irq0(0) (if the line was high)
@@ -147,10 +149,18 @@ struct pit8254 {
 	bool rearm;       /* call ops->arm even if the deadline is unchanged */
 };
 
-/* Every channel as after control word mode 3, LSB then MSB, binary, no count. */
+/*
+ * Every channel as after control word mode 3, LSB then MSB, binary, no
+ * count (so nothing counts and IRQ0 is quiet until the guest programs
+ * channel 0), port 0x61 zero. Also the reset: calling it again is allowed,
+ * and a timer armed before only leads to a harmless pit_expired.
+ */
 void pit_init(struct pit8254 *p, const struct pit_ops *ops, void *opaque);
 
-/* The armed deadline passed: update OUT, raise IRQ0 edges, re-arm. */
+/*
+ * The armed deadline passed: update OUT, raise IRQ0 edges, re-arm. Any
+ * call is safe: an early or spurious one delivers nothing and re-arms.
+ */
 void pit_expired(struct pit8254 *p);
 
 /* OUT of channel ch (0..2) now; -EINVAL for another ch. */

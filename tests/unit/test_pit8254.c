@@ -652,6 +652,33 @@ static void test_rate_limit(void **state)
 	assert_true(f->rises >= 180 && f->rises <= 202);
 }
 
+/* pit_init again is the reset: a timer armed before fires harmlessly. */
+static void test_reinit(void **state)
+{
+	struct fx *f = *state;
+	uint64_t stale;
+
+	outb(f, 0x43, 0x34);
+	count16(f, 0, 1193);
+	run_to(f, 3 * 1193);
+	assert_int_equal(f->rises, 3);
+	stale = f->deadline;
+	pit_init(&f->p, &fake_ops, f);
+	f->ns = stale;
+	pit_expired(&f->p);
+	assert_int_equal(f->deadline, 0);
+	assert_int_equal(f->rises, 3);
+	assert_int_equal(pit_out(&f->p, 0), 1);
+	outb(f, 0x43, 0xe2);
+	assert_int_equal(inb(f, 0x40), 0x80 | 0x40 | 0x36); /* null: no count */
+	outb(f, 0x43, 0x34);
+	count16(f, 0, 1193);
+	/* one period on: 1193 ticks = 999847 ns, within a tick */
+	assert_true(f->deadline > f->ns + 999000 && f->deadline <= f->ns + 999847 + 839);
+	run_to(f, 10 * 1193 - 10); /* (old ticks) periods end near 5, 6, ... 9 x 1193 */
+	assert_int_equal(f->rises, 3 + 5);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -673,6 +700,7 @@ int main(void)
 		T(test_shutdown_stops_interrupts),
 		T(test_control_word_level),
 		T(test_rate_limit),
+		T(test_reinit),
 #undef T
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
