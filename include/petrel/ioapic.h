@@ -26,12 +26,13 @@
  * - any other index reads 0; writes to it are ignored.
  *
  * Contract:
- * - ioapic_set_irq() gives a pin's electrical level. Polarity (bit 13,
- *   active low) inverts it: the pin is asserted when level != polarity.
- *   petrel's ACPI and MP tables declare every pin active high, so a device
- *   that raises its line (level 1) asserts the pin. (KVM's in-kernel IOAPIC
- *   ignores polarity; a guest that programs active low against the tables
- *   sees its pin asserted while the line is low here, as on hardware.)
+ * - ioapic_set_irq() gives a pin's logical level: 1 is asserted, whatever
+ *   polarity (bit 13) the guest programs, the same convention as KVM's
+ *   KVM_IRQ_LINE and its in-kernel IOAPIC, so that a device raises its
+ *   line the same way under either irqchip. Polarity is kept and read
+ *   back. (The tables declare the ISA and virtio-mmio pins active high and
+ *   PCI INTx lines active low; a guest follows them and sees its
+ *   interrupts either way.)
  * - Edge-triggered entries (bit 15 clear) deliver once per rising edge of
  *   the asserted signal while unmasked. An edge that arrives while the
  *   entry is masked is lost, as on hardware (no latch): unmasking later

@@ -42,9 +42,12 @@ static void route_changed(struct ioapic *io, unsigned pin)
 
 static bool asserted(const struct ioapic *io, unsigned pin)
 {
-	bool line = (io->lines >> pin) & 1;
-
-	return line != ((io->redir[pin] & IOAPIC_RTE_ACTIVE_LOW) != 0);
+	/*
+	 * petrel's lines carry the logical level (1 = asserted), as KVM's
+	 * KVM_IRQ_LINE does: polarity is kept and read back, not applied
+	 * (see the contract in ioapic.h).
+	 */
+	return (io->lines >> pin) & 1;
 }
 
 /*

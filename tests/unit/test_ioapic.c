@@ -318,28 +318,32 @@ static void test_polarity(void **state)
 {
 	struct fx *f = *state;
 
-	/* active-low level entry with the line low: asserted, delivered */
+	/*
+	 * Lines are logical (1 = asserted) whatever the programmed polarity,
+	 * as with KVM_IRQ_LINE: an active-low level entry with the line low
+	 * is idle, and raising it delivers.
+	 */
 	program(f, 12, IOAPIC_RTE_ACTIVE_LOW | IOAPIC_RTE_LEVEL | 0x80);
-	assert_int_equal(f->ndl, 1);
-	ioapic_set_irq(&f->io, 12, 1); /* deasserted */
-	ioapic_eoi(&f->io, 0x80);
-	assert_int_equal(f->ndl, 1);
-	ioapic_set_irq(&f->io, 12, 0); /* asserted again */
-	assert_int_equal(f->ndl, 2);
+	assert_int_equal(f->ndl, 0);
+	assert_true(ioapic_redir(&f->io, 12) & IOAPIC_RTE_ACTIVE_LOW); /* kept */
 	ioapic_set_irq(&f->io, 12, 1);
+	assert_int_equal(f->ndl, 1);
+	ioapic_eoi(&f->io, 0x80); /* still asserted: again */
+	assert_int_equal(f->ndl, 2);
+	ioapic_set_irq(&f->io, 12, 0);
 	ioapic_eoi(&f->io, 0x80);
+	assert_int_equal(f->ndl, 2);
 
-	/* active-low edge: the falling line is the rising edge */
+	/* active-low edge: the rising logical level delivers */
 	program(f, 13, IOAPIC_RTE_ACTIVE_LOW | 0x81);
 	ioapic_set_irq(&f->io, 13, 1);
-	assert_int_equal(f->ndl, 2);
-	ioapic_set_irq(&f->io, 13, 0);
 	assert_int_equal(f->ndl, 3);
 	assert_int_equal(f->dl[2].pin, 13);
-	/* active high on the same pin: the rising line delivers */
+	ioapic_set_irq(&f->io, 13, 0);
+	assert_int_equal(f->ndl, 3);
+	/* flipping the polarity of an idle pin delivers nothing */
 	program(f, 13, 0x81);
-	ioapic_set_irq(&f->io, 13, 1);
-	assert_int_equal(f->ndl, 4);
+	assert_int_equal(f->ndl, 3);
 }
 
 static void test_msi_encoding(void **state)
