@@ -53,6 +53,12 @@ static const char run_help[] =
 	"                          decompresses it on the host and enters the\n"
 	"                          kernel's 64-bit entry point directly)\n"
 	"      --no-acpi           do not build ACPI tables (MP table only)\n"
+	"      --irqchip kernel|split\n"
+	"                          who models the IOAPIC, the 8259 pair and the\n"
+	"                          PIT: KVM (kernel, the default) or petrel\n"
+	"                          (split: KVM keeps only the LAPICs; needs\n"
+	"                          KVM_CAP_SPLIT_IRQCHIP). The guest sees the same\n"
+	"                          machine either way\n"
 	"      --console MODE      stdio (default), none, or virtio: the terminal\n"
 	"                          is the virtio-console port /dev/hvc0 instead of\n"
 	"                          COM1 (same as --vconsole stdio; see below)\n"
@@ -217,6 +223,7 @@ enum {
 	OPT_VCONSOLE,
 	OPT_NO_IRQFD,
 	OPT_NET,
+	OPT_IRQCHIP,
 };
 
 /* Whether the command line names a console= already. */
@@ -315,6 +322,7 @@ static int parse_run(int argc, char **argv, struct cli *out, char *err,
 		{ "vconsole", required_argument, NULL, OPT_VCONSOLE },
 		{ "no-irqfd", no_argument, NULL, OPT_NO_IRQFD },
 		{ "net", required_argument, NULL, OPT_NET },
+		{ "irqchip", required_argument, NULL, OPT_IRQCHIP },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -402,6 +410,16 @@ static int parse_run(int argc, char **argv, struct cli *out, char *err,
 			cfg->debug_exit_port = (uint16_t)port;
 			break;
 		}
+		case OPT_IRQCHIP:
+			if (!strcmp(optarg, "kernel"))
+				cfg->irqchip = IRQCHIP_KERNEL;
+			else if (!strcmp(optarg, "split"))
+				cfg->irqchip = IRQCHIP_SPLIT;
+			else {
+				snprintf(err, errlen, "--irqchip: \"%s\" is not kernel or split", optarg);
+				return -EINVAL;
+			}
+			break;
 		case OPT_CONSOLE:
 			if (!strcmp(optarg, "stdio"))
 				cfg->console = CONSOLE_STDIO;

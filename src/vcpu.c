@@ -198,6 +198,14 @@ int vcpu_handle_exit(struct vcpu *v)
 			snprintf(why, sizeof(why), "system event %u", run->system_event.type);
 			return stop_with_dump(v, EXIT_GUEST_CRASH, why);
 		}
+	case KVM_EXIT_IOAPIC_EOI:
+		/* split irqchip: a level-triggered vector of petrel's IOAPIC */
+		if (v->vm->irqchip.ops && v->vm->irqchip.ops->eoi)
+			v->vm->irqchip.ops->eoi(v->vm->irqchip.opaque, run->eoi.vector);
+		return 0;
+	case KVM_EXIT_IRQ_WINDOW_OPEN:
+		/* the BSP can take the ExtINT it asked for: vcpu_extint, next */
+		return 0;
 	case KVM_EXIT_HLT:
 		/* only without an in-kernel LAPIC; petrel always has one */
 		v->stats[STAT_HLT]++;
@@ -259,7 +267,7 @@ static void *pic_watchdog_thread(void *arg)
 			break;
 		pthread_mutex_unlock(&w->lock);
 		/* no PIC to read (not KVM's irqchip): nothing to watch */
-		if (irqchip_kvm_get_pic(w->vm, &master, &slave) < 0) {
+		if (irqchip_kvm_get_pic(w->vm->vm_fd, &master, &slave) < 0) {
 			pthread_mutex_lock(&w->lock);
 			break;
 		}
@@ -325,6 +333,39 @@ static void vcpu_reevaluate_interrupts(struct vcpu *v)
 		kvm_ioctl_quiet(v->fd, KVM_SET_MP_STATE, &mp);
 }
 
+/*
+ * The split irqchip's ExtINT, on the BSP before each KVM_RUN: when the
+ * 8259's output is high, inject its vector if the last exit said the vCPU
+ * can take one (interrupts on, LINT0 accepting ExtINT, nothing else being
+ * injected), else ask KVM to exit as soon as it can
+ * (KVM_EXIT_IRQ_WINDOW_OPEN). KVM holds the vector until it delivers it.
+ */
+static void vcpu_extint(struct vcpu *v, const struct irqchip *chip)
+{
+	struct kvm_run *run = v->run;
+
+	if (!chip->ops->extint_pending(chip->opaque)) {
+		run->request_interrupt_window = 0;
+		return;
+	}
+	if (run->ready_for_interrupt_injection) {
+		int vector = chip->ops->extint_ack(chip->opaque);
+
+		if (vector >= 0) {
+			struct kvm_interrupt irq = { .irq = (uint32_t)vector };
+
+			if (kvm_ioctl(v->fd, KVM_INTERRUPT, &irq) < 0)
+				vm_request_stop(v->vm, EXIT_VMM_ERROR,
+						"vcpu%u: cannot inject the 8259's vector %d", v->id,
+						vector);
+		}
+		/* ready again only after this one is in: a window for the next */
+		run->request_interrupt_window = chip->ops->extint_pending(chip->opaque);
+		return;
+	}
+	run->request_interrupt_window = 1;
+}
+
 /* Where the guest was when the loop ended (see struct vcpu's at_stop). */
 static void record_stop_state(struct vcpu *v)
 {
@@ -350,6 +391,10 @@ static void *vcpu_thread(void *arg)
 	struct vcpu *v = arg;
 	struct vm *vm = v->vm;
 	struct pic_watchdog watchdog, *w = NULL;
+	/* the split irqchip's ExtINT reaches the BSP only (see setup_lapic) */
+	const struct irqchip *extint =
+		v->id == 0 && vm->irqchip.ops && vm->irqchip.ops->extint_pending
+			? &vm->irqchip : NULL;
 	sigset_t set;
 	char name[16];
 
@@ -358,8 +403,9 @@ static void *vcpu_thread(void *arg)
 	/*
 	 * The BSP is where ExtINT lands: KVM resets its LINT0 to ExtINT,
 	 * setup_lapic keeps it there, and Linux uses no other vCPU for it.
+	 * Only KVM's 8259 needs the watchdog.
 	 */
-	if (v->id == 0) {
+	if (v->id == 0 && irqchip_is_kvm(&vm->irqchip)) {
 		w = &watchdog;
 		pic_watchdog_start(w, vm);
 	}
@@ -370,11 +416,23 @@ static void *vcpu_thread(void *arg)
 	if (v->id == 0)
 		start_times_mark(vm->cfg->times, START_FIRST_RUN);
 
-	while (!vm_stopping(vm)) {
+	for (;;) {
 		int r;
 
+		/*
+		 * A kick for the 8259 (wake_bsp in vm.c) sets immediate_exit;
+		 * clear it before looking at the PIC and the stop flag, which
+		 * were set before it: nothing set before the clear is missed,
+		 * and anything after it makes this KVM_RUN return at once.
+		 */
+		if (extint)
+			__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+		if (vm_stopping(vm))
+			break;
 		if (w && atomic_exchange(&w->nudge, false))
 			vcpu_reevaluate_interrupts(v);
+		if (extint)
+			vcpu_extint(v, extint);
 		r = ioctl(v->fd, KVM_RUN, 0);
 		if (r < 0) {
 			if (errno == EINTR || errno == EAGAIN) {

@@ -16,6 +16,7 @@
 #include "petrel/emul_assist.h"
 #include "petrel/exitcode.h"
 #include "petrel/irqchip_kvm.h"
+#include "petrel/irqchip_split.h"
 #include "petrel/kvm.h"
 #include "petrel/util.h"
 #include "petrel/vm.h"
@@ -50,6 +51,45 @@ static int register_memory(struct vm *vm)
 			return -EINVAL;
 	}
 	return 0;
+}
+
+/*
+ * The split irqchip's 8259 output rose: the BSP must look at it before it
+ * next enters the guest (vcpu.c injects ExtINT). As in vm_request_stop,
+ * immediate_exit covers a BSP between its check and KVM_RUN, the signal one
+ * inside it. Called with the irqchip's lock held (a device lock), so it
+ * takes only the stop lock, as vm_request_stop does. The BSP's own thread
+ * needs no kick: it looks before re-entering.
+ */
+static void wake_bsp(void *opaque)
+{
+	struct vm *vm = opaque;
+	struct vcpu *bsp;
+
+	pthread_mutex_lock(&vm->stop.lock);
+	bsp = vm->nr_vcpus ? &vm->vcpus[0] : NULL;
+	if (bsp && !(bsp->thread_started && pthread_equal(bsp->thread, pthread_self()))) {
+		__atomic_store_n(&bsp->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+		if (bsp->thread_started)
+			pthread_kill(bsp->thread, vm->kick_signal);
+	}
+	pthread_mutex_unlock(&vm->stop.lock);
+}
+
+static int irqchip_create(struct vm *vm)
+{
+	if (vm->cfg->irqchip == IRQCHIP_SPLIT)
+		return irqchip_split_create(&vm->irqchip, &(struct irqchip_split_env){
+			.vm_fd = vm->vm_fd,
+			.pio = &vm->pio,
+			.mmio = &vm->mmio,
+			.io = &vm->io,
+			/* the MADT and MP table number it after the CPUs */
+			.ioapic_id = (uint8_t)vm->cfg->ncpus,
+			.wake_bsp = wake_bsp,
+			.opaque = vm,
+		});
+	return irqchip_kvm_create(&vm->irqchip, vm->vm_fd);
 }
 
 int vm_create_machine(struct vm *vm, const struct vm_config *cfg)
@@ -105,15 +145,16 @@ int vm_create_machine(struct vm *vm, const struct vm_config *cfg)
 		return err;
 	start_times_mark(cfg->times, START_KVM_VM);
 
-	if ((err = irqchip_kvm_create(vm)) < 0)
+	/* before the irqchip: the split one's PIT runs on the I/O thread */
+	if ((err = evloop_init(&vm->io)) < 0)
+		return err;
+	vm->io_inited = true;
+	if ((err = irqchip_create(vm)) < 0)
 		return err;
 
 	if ((err = cpuid_init(vm)) < 0)
 		return err;
 
-	if ((err = evloop_init(&vm->io)) < 0)
-		return err;
-	vm->io_inited = true;
 	if ((err = vm_devices_create(vm)) < 0)
 		return err;
 	/* after the devices registered their fds, before any vCPU runs */
@@ -291,6 +332,8 @@ static void print_stats(struct vm *vm)
 	bus_stats_print(&vm->pio, 12);
 	bus_stats_print(&vm->mmio, 12);
 	vm_devices_print_stats(vm);
+	if (vm->irqchip.ops && vm->irqchip.ops->print_stats)
+		vm->irqchip.ops->print_stats(vm->irqchip.opaque);
 }
 
 int vm_run(struct vm *vm)
@@ -352,7 +395,8 @@ void vm_destroy(struct vm *vm)
 		vcpu_destroy(&vcpus[i]);
 	free(vcpus);
 	vm_devices_destroy(vm);
-	irqchip_kvm_destroy(vm);
+	irqchip_kvm_destroy(&vm->irqchip);
+	irqchip_split_destroy(&vm->irqchip);
 	if (vm->io_inited) {
 		evloop_destroy(&vm->io);
 		vm->io_inited = false;

@@ -91,6 +91,15 @@ for w in $(cat /proc/cmdline); do
 	case $w in
 	petrel.test|petrel.test=poweroff) poweroff -f ;;
 	petrel.test=reboot) reboot -f ;;
+	petrel.test=typed)
+		# the console's input path, the UART's receive interrupt: the
+		# host types a line once it sees this prompt
+		echo "PETREL-TYPE-NOW"
+		read -r typed
+		echo "PETREL-TYPED: $typed"
+		# the interrupt counts, for the host to check which lines moved
+		sed 's/^/PETREL-IRQ /' /proc/interrupts
+		poweroff -f ;;
 	petrel.test=clock)
 		# the guest's CLOCK_MONOTONIC (ns), ten times in a row, then
 		# again 40 s of guest time later: the host compares with its own

@@ -30,6 +30,12 @@ enum console_mode {
 	CONSOLE_VIRTIO,
 };
 
+/* --irqchip: who models the IOAPIC, the 8259s and the PIT */
+enum irqchip_mode {
+	IRQCHIP_KERNEL, /* KVM's in-kernel irqchip and PIT (the default) */
+	IRQCHIP_SPLIT,  /* LAPICs in KVM, the rest in petrel (irqchip_split.h) */
+};
+
 #define CONFIG_MAX_DISKS 8
 
 enum disk_io {
@@ -106,6 +112,7 @@ struct vm_config {
 	unsigned nr_features;
 	bool guest_decompress; /* run the bzImage's own decompressor in the guest */
 	bool no_acpi;
+	enum irqchip_mode irqchip;
 	bool stats;            /* print exit statistics when the VM stops */
 	enum console_mode console;
 	uint16_t debug_exit_port; /* 0: none */

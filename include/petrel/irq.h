@@ -30,6 +30,19 @@ struct irqchip_ops {
 	 */
 	int (*irqfd_level)(void *opaque, unsigned gsi, int fd, int resample_fd,
 			   bool assign);
+	/*
+	 * Split irqchip only (NULL with KVM's, which does all this itself):
+	 * the vCPU loop's part (irqchip_split.h). extint_pending: the 8259's
+	 * output is high, an ExtINT waits for the BSP (cheap: read before
+	 * every KVM_RUN). extint_ack: the INTA cycle, the vector to inject
+	 * with KVM_INTERRUPT (-1 if the output fell meanwhile). eoi: the guest
+	 * EOId a vector KVM flagged as the IOAPIC's (KVM_EXIT_IOAPIC_EOI).
+	 */
+	bool (*extint_pending)(void *opaque);
+	int (*extint_ack)(void *opaque);
+	void (*eoi)(void *opaque, uint8_t vector);
+	/* Optional: --stats lines about the chip, to stderr. */
+	void (*print_stats)(void *opaque);
 };
 
 struct irqchip {

@@ -1,37 +1,14 @@
 #include <errno.h>
-#include <pthread.h>
-#include <stdbool.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "petrel/irqchip_kvm.h"
 #include "petrel/kvm.h"
-#include "petrel/layout.h"
-#include "petrel/util.h"
-#include "petrel/vm.h"
-
-/*
- * MSI routes live above the IOAPIC's GSIs. KVM_SET_GSI_ROUTING replaces the
- * whole table, so the chip keeps it: the fixed PIC/IOAPIC entries plus one
- * MSI entry per route, rebuilt on every change (rare: a guest programs a
- * vector when its driver starts).
- */
-#define MSI_ROUTES 256
-#define MSI_GSI_BASE IOAPIC_PINS
-
-struct msi_route {
-	bool used;
-	int fd;
-	uint64_t addr;
-	uint32_t data;
-};
+#include "petrel/kvm_routes.h"
 
 struct irqchip_kvm {
 	int vm_fd;
-	pthread_mutex_t lock; /* routes, and the table KVM has */
-	struct msi_route routes[MSI_ROUTES];
+	struct kvm_routes routes;
+	bool routes_up;
 };
 
 static int kvm_set_level(void *opaque, unsigned gsi, int level)
@@ -55,124 +32,19 @@ static int kvm_msi(void *opaque, uint64_t addr, uint32_t data)
 	return r < 0 ? r : 0;
 }
 
-static int set_routing(struct irqchip_kvm *k)
+static int kvm_route_add(void *opaque, int *fd)
 {
-	const unsigned max = 16 + IOAPIC_PINS + MSI_ROUTES;
-	struct kvm_irq_routing *rt;
-	unsigned n = 0;
-	int r;
-
-	rt = calloc(1, sizeof(*rt) + max * sizeof(rt->entries[0]));
-	if (!rt)
-		return -ENOMEM;
-	for (unsigned gsi = 0; gsi < 16; gsi++) {
-		if (gsi == 2)
-			continue; /* the cascade: no device sits there */
-		rt->entries[n++] = (struct kvm_irq_routing_entry){
-			.gsi = gsi,
-			.type = KVM_IRQ_ROUTING_IRQCHIP,
-			.u.irqchip = { gsi < 8 ? KVM_IRQCHIP_PIC_MASTER
-					       : KVM_IRQCHIP_PIC_SLAVE, gsi % 8 },
-		};
-	}
-	for (unsigned gsi = 0; gsi < IOAPIC_PINS; gsi++) {
-		if (gsi == 2)
-			continue;
-		rt->entries[n++] = (struct kvm_irq_routing_entry){
-			.gsi = gsi,
-			.type = KVM_IRQ_ROUTING_IRQCHIP,
-			.u.irqchip = { KVM_IRQCHIP_IOAPIC, gsi == 0 ? 2 : gsi },
-		};
-	}
-	for (unsigned i = 0; i < MSI_ROUTES; i++) {
-		const struct msi_route *m = &k->routes[i];
-
-		if (!m->used)
-			continue;
-		rt->entries[n++] = (struct kvm_irq_routing_entry){
-			.gsi = MSI_GSI_BASE + i,
-			.type = KVM_IRQ_ROUTING_MSI,
-			.u.msi = { .address_lo = (uint32_t)m->addr,
-				   .address_hi = (uint32_t)(m->addr >> 32),
-				   .data = m->data },
-		};
-	}
-	rt->nr = n;
-	r = kvm_ioctl(k->vm_fd, KVM_SET_GSI_ROUTING, rt);
-	free(rt);
-	return r;
-}
-
-static int irqfd(struct irqchip_kvm *k, int fd, unsigned gsi, bool assign)
-{
-	struct kvm_irqfd f = {
-		.fd = (uint32_t)fd,
-		.gsi = gsi,
-		.flags = assign ? 0 : KVM_IRQFD_FLAG_DEASSIGN,
-	};
-
-	return kvm_ioctl(k->vm_fd, KVM_IRQFD, &f);
-}
-
-static int kvm_route_add(void *opaque, int *fd_out)
-{
-	struct irqchip_kvm *k = opaque;
-	int id = -ENOSPC, fd, err;
-
-	fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	pthread_mutex_lock(&k->lock);
-	for (int i = 0; i < MSI_ROUTES && id < 0; i++)
-		if (!k->routes[i].used)
-			id = i;
-	if (id >= 0) {
-		/* the route must exist before an irqfd can name its GSI */
-		k->routes[id] = (struct msi_route){ .used = true, .fd = fd };
-		if ((err = set_routing(k)) < 0 ||
-		    (err = irqfd(k, fd, MSI_GSI_BASE + (unsigned)id, true)) < 0) {
-			k->routes[id].used = false;
-			set_routing(k);
-			id = err;
-		}
-	}
-	pthread_mutex_unlock(&k->lock);
-	if (id < 0)
-		close(fd);
-	else
-		*fd_out = fd;
-	return id;
+	return kvm_routes_msi_add(&((struct irqchip_kvm *)opaque)->routes, fd);
 }
 
 static int kvm_route_set(void *opaque, int id, uint64_t addr, uint32_t data)
 {
-	struct irqchip_kvm *k = opaque;
-	int r;
-
-	if (id < 0 || id >= MSI_ROUTES)
-		return -EINVAL;
-	pthread_mutex_lock(&k->lock);
-	k->routes[id].addr = addr;
-	k->routes[id].data = data;
-	r = set_routing(k);
-	pthread_mutex_unlock(&k->lock);
-	return r;
+	return kvm_routes_msi_set(&((struct irqchip_kvm *)opaque)->routes, id, addr, data);
 }
 
 static void kvm_route_del(void *opaque, int id)
 {
-	struct irqchip_kvm *k = opaque;
-
-	if (id < 0 || id >= MSI_ROUTES)
-		return;
-	pthread_mutex_lock(&k->lock);
-	if (k->routes[id].used) {
-		irqfd(k, k->routes[id].fd, MSI_GSI_BASE + (unsigned)id, false);
-		close(k->routes[id].fd);
-		k->routes[id].used = false;
-		set_routing(k);
-	}
-	pthread_mutex_unlock(&k->lock);
+	kvm_routes_msi_del(&((struct irqchip_kvm *)opaque)->routes, id);
 }
 
 static int kvm_irqfd_level(void *opaque, unsigned gsi, int fd, int resample_fd,
@@ -198,23 +70,23 @@ static const struct irqchip_ops kvm_irqchip_ops = {
 	.irqfd_level = kvm_irqfd_level,
 };
 
-int irqchip_kvm_get_pic(struct vm *vm, struct kvm_pic_state *master,
+int irqchip_kvm_get_pic(int vm_fd, struct kvm_pic_state *master,
 			struct kvm_pic_state *slave)
 {
 	struct kvm_irqchip c = { .chip_id = KVM_IRQCHIP_PIC_MASTER };
 	int r;
 
-	if ((r = kvm_ioctl_quiet(vm->vm_fd, KVM_GET_IRQCHIP, &c)) < 0)
+	if ((r = kvm_ioctl_quiet(vm_fd, KVM_GET_IRQCHIP, &c)) < 0)
 		return r;
 	*master = c.chip.pic;
 	c = (struct kvm_irqchip){ .chip_id = KVM_IRQCHIP_PIC_SLAVE };
-	if ((r = kvm_ioctl_quiet(vm->vm_fd, KVM_GET_IRQCHIP, &c)) < 0)
+	if ((r = kvm_ioctl_quiet(vm_fd, KVM_GET_IRQCHIP, &c)) < 0)
 		return r;
 	*slave = c.chip.pic;
 	return 0;
 }
 
-int irqchip_kvm_create(struct vm *vm)
+int irqchip_kvm_create(struct irqchip *chip, int vm_fd)
 {
 	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
 	struct irqchip_kvm *k;
@@ -223,31 +95,34 @@ int irqchip_kvm_create(struct vm *vm)
 	k = calloc(1, sizeof(*k));
 	if (!k)
 		return -ENOMEM;
-	k->vm_fd = vm->vm_fd;
-	pthread_mutex_init(&k->lock, NULL);
-	/* vm->irqchip owns k from here: irqchip_kvm_destroy frees it */
-	vm->irqchip = (struct irqchip){ &kvm_irqchip_ops, k };
+	k->vm_fd = vm_fd;
+	/* chip owns k from here: irqchip_kvm_destroy frees it */
+	*chip = (struct irqchip){ &kvm_irqchip_ops, k };
 
-	if ((r = kvm_ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0)) < 0)
+	if ((r = kvm_ioctl(vm_fd, KVM_CREATE_IRQCHIP, 0)) < 0)
 		return r;
-	if ((r = kvm_ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit)) < 0)
+	if ((r = kvm_ioctl(vm_fd, KVM_CREATE_PIT2, &pit)) < 0)
 		return r;
-	if ((r = set_routing(k)) < 0)
+	if ((r = kvm_routes_init(&k->routes, vm_fd, false)) < 0)
 		return r;
+	k->routes_up = true;
 	return 0;
 }
 
-void irqchip_kvm_destroy(struct vm *vm)
+bool irqchip_is_kvm(const struct irqchip *chip)
+{
+	return chip->ops == &kvm_irqchip_ops;
+}
+
+void irqchip_kvm_destroy(struct irqchip *chip)
 {
 	struct irqchip_kvm *k;
 
-	if (vm->irqchip.ops != &kvm_irqchip_ops)
+	if (!irqchip_is_kvm(chip))
 		return;
-	k = vm->irqchip.opaque;
-	for (int i = 0; i < MSI_ROUTES; i++)
-		if (k->routes[i].used)
-			close(k->routes[i].fd);
-	pthread_mutex_destroy(&k->lock);
+	k = chip->opaque;
+	if (k->routes_up)
+		kvm_routes_destroy(&k->routes);
 	free(k);
-	vm->irqchip = (struct irqchip){ 0 };
+	*chip = (struct irqchip){ 0 };
 }

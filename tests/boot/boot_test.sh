@@ -40,13 +40,16 @@ echo "0 1 0" >"$result" # until proven otherwise
 # Checks: cpus=N (the guest's /proc/cpuinfo), above4g (RAM past the 4 GiB
 # line in the e820 map and in MemTotal), off (ACPI poweroff), reset (reboot),
 # timer (the PIT's interrupt through IOAPIC pin 2), clock (kvm-clock, no TSC
-# calibration).
+# calibration), typed (petrel.test=typed: a line typed on the console
+# reaches /init through the UART's interrupt, whose count in the guest's
+# /proc/interrupts moved on IO-APIC pin 4).
+# --irqchip split: the same machine with petrel's IOAPIC, 8259 and PIT.
 cases=(
 	"host|bzImage decompressed on the host, 2 vCPUs, 512M|-k $KERNEL -n 2 -m 512M|petrel.test|cpus=2 clock off"
 	"guest|bzImage with its own decompressor (--guest-decompress), 1 vCPU|-k $KERNEL --guest-decompress|petrel.test|cpus=1 off"
 	# -arat: with ARAT and the TSC-deadline timer Linux never starts the PIT,
 	# so its timer check (PIT -> IOAPIC pin 2 -> LAPIC) would not run
-	"timer|the PIT's interrupt through IOAPIC pin 2 (--cpu-features=-arat)|-k $KERNEL --cpu-features=-arat|petrel.test|cpus=1 timer off"
+	"timer|the PIT's interrupt through IOAPIC pin 2 (--cpu-features=-arat), a typed line|-k $KERNEL --cpu-features=-arat|petrel.test=typed|cpus=1 timer typed off"
 	# without kvm-clock the FADT's PM timer is the guest's reference clock
 	"pmtimer|no kvm-clock (--cpu-features=-kvmclock): the ACPI PM timer is the clocksource|-k $KERNEL --cpu-features=-kvmclock|petrel.test|cpus=1 pmtimer off"
 	# 40 s of guest time against the host's clock, on kvm-clock
@@ -58,6 +61,9 @@ cases=(
 	# virtual-wire mode, the PIT's interrupt reaching it through the 8259 and
 	# LINT0 (ExtINT); there is no poweroff without ACPI, so it reboots
 	"noacpi|--no-acpi (virtual-wire mode through the 8259), reboot -f|-k $KERNEL --no-acpi|petrel.test=reboot|cpus=1 reset"
+	"split|--irqchip split: the PIT through petrel's IOAPIC pin 2 (-arat), a typed line|-k $KERNEL --irqchip split --cpu-features=-arat|petrel.test=typed|cpus=1 timer typed clock off"
+	"split4|--irqchip split, 4 vCPUs|-k $KERNEL -n 4 --irqchip split|petrel.test|cpus=4 clock off"
+	"splitnoacpi|--irqchip split --no-acpi: virtual wire through petrel's 8259, reboot -f|-k $KERNEL --irqchip split --no-acpi|petrel.test=reboot|cpus=1 reset"
 )
 
 # For a guest that hung or crashed: where each vCPU was (petrel --stats:
@@ -86,10 +92,25 @@ for c in "${cases[@]}"; do
 		# SIGTERM early (its --stats then say where the vCPUs were)
 		: >"$log"
 		rm -f "$logs/boot.rc"
+		# typed: the console's input is a line written once /init asks
+		input=/dev/null writer=
+		if [[ " $checks " == *" typed "* ]]; then
+			# in /tmp: the nested VM's 9p share of the checkout has no fifos
+			fifo=$(mktemp -u /tmp/petrel-boot-typed.XXXXXX)
+			if mkfifo "$fifo"; then
+				input=$fifo
+				(
+					until grep -q PETREL-TYPE-NOW "$log" 2>/dev/null; do sleep 0.5; done
+					printf 'petrel typed this\n'
+					sleep "$TIMEOUT"
+				) >"$fifo" &
+				writer=$!
+			fi
+		fi
 		{
 			sh -c 'echo $$ >"$0"; exec "$@"' "$logs/boot.pid" \
 				timeout -s TERM "$TIMEOUT" "$PETREL" run $opts --initrd "$INITRD" \
-				--cmdline "console=ttyS0 panic=-1 $extra" --stats </dev/null
+				--cmdline "console=ttyS0 panic=-1 $extra" --stats <"$input"
 			echo $? >"$logs/boot.rc"
 		} 2>&1 | while IFS= read -r line; do printf '%s %s\n' "$EPOCHREALTIME" "$line"; done >"$log" &
 		job=$!
@@ -104,6 +125,11 @@ for c in "${cases[@]}"; do
 			fi
 		done
 		wait $job
+		if [ -n "$writer" ]; then
+			kill "$writer" 2>/dev/null
+			wait "$writer" 2>/dev/null
+			rm -f "$fifo"
+		fi
 		rc=$(cat "$logs/boot.rc" 2>/dev/null || echo 1)
 		[ $hung -eq 1 ] && rc=124
 		ms=$((($(date +%s%N) - start) / 1000000))
@@ -206,6 +232,18 @@ for c in "${cases[@]}"; do
 				has 'Unable to calibrate|HPET/PMTIMER calibration failed' &&
 					no "TSC calibration failed although the PM timer is there"
 			fi
+			;;
+		typed)
+			has 'PETREL-TYPED: petrel typed this' && ok "the typed line reached /init" ||
+				no "/init did not read the typed line: $(grep -m1 -o 'PETREL-TYPED.*' "$log")"
+			# "PETREL-IRQ   4:  N [M...]  IO-APIC   4-edge  ttyS0": N... per CPU
+			n=$(awk '$2 == "PETREL-IRQ" && /ttyS0/ {
+				s = 0; for (i = 4; i <= NF && $i ~ /^[0-9]+$/; i++) s += $i
+				print s " " $i; exit }' "$log")
+			read -r n chip <<<"$n"
+			[ "${n:-0}" -gt 0 ] && [ "$chip" = IO-APIC ] &&
+				ok "ttyS0's interrupt count moved: $n on the IO-APIC" ||
+				no "ttyS0's interrupts: '${n:-none}' on '${chip:-?}', want a count > 0 on IO-APIC"
 			;;
 		timer)
 			has '\.\.TIMER: vector=0x30 apic1=0 pin1=2' && ok "timer through IOAPIC pin 2" ||

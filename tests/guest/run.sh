@@ -8,6 +8,9 @@
 #   tests/guest/run.sh              all tests
 #   tests/guest/run.sh irq smp      only test_irq and test_smp
 #   SAN=1 tests/guest/run.sh        host halves with ASan + UBSan (build-san/)
+# Every test runs once per irqchip mode (KIT_IRQCHIP, see kit.h): with KVM's
+# in-kernel IOAPIC/PIC/PIT and with petrel's own (--irqchip split), as
+# "test_irq" and "test_irq[split]". GUEST_IRQCHIPS="kernel" runs one mode.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 SAN=${SAN:-0}
@@ -35,12 +38,23 @@ fi
 
 pass=0 fail=0 skip=0
 start_all=$(date +%s%N)
+read -ra modes <<<"${GUEST_IRQCHIPS:-kernel split}"
+runs=()
 for name in "${names[@]}"; do
-	bin=$build/tests/guest/$name
+	for mode in "${modes[@]}"; do runs+=("$name:$mode"); done
+done
+for run in "${runs[@]}"; do
+	bin=$build/tests/guest/${run%:*}
+	mode=${run#*:}
+	name=${run%:*}
 	log=$logs/guest/$name.log
+	if [ "$mode" != kernel ]; then
+		name="$name[$mode]"
+		log=$logs/guest/${run%:*}.$mode.log
+	fi
 	start=$(date +%s%N)
 	# stdin from /dev/null: petrel's console must never see the terminal
-	PETREL=$build/petrel ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} \
+	KIT_IRQCHIP=$mode PETREL=$build/petrel ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} \
 		timeout -s KILL "$timeout_s" "$bin" </dev/null >"$log" 2>&1
 	rc=$?
 	ms=$((($(date +%s%N) - start) / 1000000))

@@ -249,8 +249,12 @@ int main(void)
 	snprintf(mem, sizeof(mem), "%uM", MEM_MIB);
 
 	/* 1. petrel, console on stdout: status and COM1 text */
+	/* the irqchip mode tests/guest/run.sh is testing (kit.h) */
+	char irqchip[32];
+	snprintf(irqchip, sizeof(irqchip), "--irqchip=%s",
+		 getenv("KIT_IRQCHIP") ? getenv("KIT_IRQCHIP") : "kernel");
 	char *pa[] = { (char *)petrel, "run", "--kernel", path, "--mem", mem, "--cmdline",
-		       CMDLINE, "--debug-exit", NULL };
+		       CMDLINE, "--debug-exit", irqchip, NULL };
 	if (run(pa, 30, &r) < 0) {
 		fprintf(stderr, "FAIL: cannot run %s\n", petrel);
 		nfails++;

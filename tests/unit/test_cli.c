@@ -348,6 +348,23 @@ static void vconsole(void **state)
 	assert_non_null(strstr(err, "9 devices with transport=mmio"));
 }
 
+static void irqchip(void **state)
+{
+	struct cli c;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(PARSE(&c, err, "run", "-k", "x"), 0);
+	assert_int_equal(c.cfg.irqchip, IRQCHIP_KERNEL);
+	assert_int_equal(PARSE(&c, err, "run", "-k", "x", "--irqchip", "split"), 0);
+	assert_int_equal(c.cfg.irqchip, IRQCHIP_SPLIT);
+	assert_int_equal(PARSE(&c, err, "run", "-k", "x", "--irqchip=kernel"), 0);
+	assert_int_equal(c.cfg.irqchip, IRQCHIP_KERNEL);
+	assert_int_equal(PARSE(&c, err, "run", "-k", "x", "--irqchip", "userspace"), -EINVAL);
+	assert_non_null(strstr(err, "--irqchip: \"userspace\" is not kernel or split"));
+	assert_int_equal(PARSE(&c, err, "run", "-k", "x", "--irqchip"), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -359,6 +376,7 @@ int main(void)
 		cmocka_unit_test(disks_and_rng),
 		cmocka_unit_test(vconsole),
 		cmocka_unit_test(net),
+		cmocka_unit_test(irqchip),
 	};
 	return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
 }

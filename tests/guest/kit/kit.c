@@ -607,6 +607,16 @@ int kit_vm_create(struct kit_vm *k, const struct kit_opts *o)
 	k->cfg.console = (k->opts.console || k->opts.capture_console) ? CONSOLE_STDIO
 								      : CONSOLE_NONE;
 	k->cfg.debug_exit_port = k->opts.debug_exit_port;
+	if (!k->opts.irqchip)
+		k->opts.irqchip = getenv("KIT_IRQCHIP");
+	if (!k->opts.irqchip || !strcmp(k->opts.irqchip, "kernel")) {
+		k->cfg.irqchip = IRQCHIP_KERNEL;
+	} else if (!strcmp(k->opts.irqchip, "split")) {
+		k->cfg.irqchip = IRQCHIP_SPLIT;
+	} else {
+		fprintf(stderr, "kit: irqchip \"%s\" is not kernel or split\n", k->opts.irqchip);
+		return -EINVAL;
+	}
 
 	/*
 	 * As petrel's main does: the vCPU kick signal stays blocked in every

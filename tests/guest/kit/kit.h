@@ -98,6 +98,12 @@ struct kit_opts {
 	 * kit_vm.stderr_out; it is echoed to the real stderr afterwards. */
 	bool capture_stderr;
 	uint16_t debug_exit_port; /* 0: none */
+	/*
+	 * "kernel" or "split" (--irqchip); NULL: the environment's
+	 * KIT_IRQCHIP (tests/guest/run.sh runs every test in both), else
+	 * kernel. Anything else fails kit_vm_create.
+	 */
+	const char *irqchip;
 	bool quiet;               /* do not echo GUEST_PRINT text to stderr */
 
 	/*
