@@ -130,7 +130,7 @@ BENCH_DIR   := $(BUILD)/bench
 BENCH_FLAGS := -Iinclude -D_GNU_SOURCE $(CFLAGS)
 BENCH_CPL3  := bench/cpl3.c bench/guest_cpl3.S
 BENCH_BINS  := $(BENCH_DIR)/raw_kvm $(BENCH_DIR)/exit_petrel $(BENCH_DIR)/spawn \
-	       $(BENCH_DIR)/mb_exit.elf $(BENCH_DIR)/mb_hold.elf
+	       $(BENCH_DIR)/mb_exit.elf $(BENCH_DIR)/mb_hold.elf $(BENCH_DIR)/irq_petrel
 .PHONY: bench-bins
 bench-bins: $(BENCH_BINS)
 bench: bench-bins
@@ -231,6 +231,14 @@ guest-bins: $(BUILD)/petrel $(GK_BINS) $(GK_EXTRA)
 .PHONY: guest-bins
 .SECONDARY: $(GK_BINS:%=%.guest.elf) $(GK_BINS:%=%.embed.o)
 -include $(GK_BINS:%=%.d) $(GK_OUT)/kit/kit.d
+# the interrupt benchmark (bench/) is a guest-kit program: its guest is
+# tests/guest/guests/irq_bench.c, read from the file at run time
+$(BENCH_DIR)/irq_petrel: bench/irq_petrel.c $(GK_OUT)/kit/kit.o $(GK_OUT)/guests/irq_bench.elf \
+		$(BUILD)/libpetrel.a
+	@mkdir -p $(dir $@)
+	@echo "  BENCH   $@"
+	@$(CC) $(CPPFLAGS) -I$(GK_DIR)/kit $(CFLAGS) $(LDFLAGS) -o $@ $< $(GK_OUT)/kit/kit.o \
+		$(BUILD)/libpetrel.a $(LDLIBS)
 # --- end guest kit ---
 
 # --- fuzz (tests/fuzz) ---

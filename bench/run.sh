@@ -4,7 +4,7 @@
 # asserts on time. `make bench` builds everything and runs this.
 #
 #   bench/run.sh               all of them (about a minute)
-#   bench/run.sh exit startup  only some: exit, mmio, startup, memory
+#   bench/run.sh exit startup  only some: exit, mmio, irq, startup, memory
 #
 # Where they run, as tests/run-all.sh decides for the KVM test tiers: on this
 # machine's /dev/kvm when that KVM has hardware virtualization (vmx or svm in
@@ -34,7 +34,7 @@ B=build/bench
 GUEST_MIB=64
 OUT=$B/latest.md
 parts=("$@")
-[ ${#parts[@]} -eq 0 ] && parts=(exit mmio startup memory)
+[ ${#parts[@]} -eq 0 ] && parts=(exit mmio irq startup memory)
 
 . bench/where.sh
 if [ $inner -eq 0 ]; then
@@ -101,6 +101,34 @@ exit_bench() { # pio|mmio label
 }
 want exit && exit_bench pio "exit round trip (PIO)"
 want mmio && exit_bench mmio "MMIO round trip"
+
+# --- interrupt delivery and teardown per irqchip mode (bench/irq_petrel.c):
+# KVM's IOAPIC (kernel) against petrel's (split), run by run in turn.
+IRQS=${BENCH_IRQS:-2000}
+IRQ_GUEST=build/tests/guest/guests/irq_bench.elf
+if want irq; then
+	echo "== interrupt delivery: a device thread raises IOAPIC pin 16, $IRQS interrupts per run, until the guest's handler ran"
+	for ((i = 0; i < RUNS; i++)); do
+		for mode in kernel split; do
+			for trig in edge level; do
+				$B/irq_petrel $mode $trig "$IRQS" $IRQ_GUEST >"$tmp/irq.out" ||
+					{ echo "  ($mode $trig: a run failed)"; continue; }
+				field median_ns <"$tmp/irq.out" >>"$tmp/irq.$mode.$trig"
+				field teardown_ms <"$tmp/irq.out" >>"$tmp/down.$mode"
+			done
+		done
+	done
+	for trig in edge level; do
+		k=$(median <"$tmp/irq.kernel.$trig") s=$(median <"$tmp/irq.split.$trig")
+		printf '  %-5s kernel %7.2f us   split %7.2f us   RATIO split/kernel = %s\n' "$trig" \
+			"$(calc %.2f "$k/1000")" "$(calc %.2f "$s/1000")" "$(calc %.2f "$s / $k")"
+		row "| interrupt delivery ($trig) | kernel irqchip $(calc %.2f "$k/1000") µs | split $(calc %.2f "$s/1000") µs | **$(calc %.2f "$s / $k")** split/kernel | — |"
+	done
+	k=$(median <"$tmp/down.kernel") s=$(median <"$tmp/down.split")
+	printf '  VM teardown (vm_destroy): kernel %s ms, split %s ms\n' "$k" "$s"
+	row "| VM teardown | kernel irqchip $k ms | split $s ms | **$(calc %.2f "$s / $k")** split/kernel | — |"
+	echo
+fi
 
 # --- startup: fork+exec to the guest's first port write (a byte on COM1 read
 # from the VMM's stdout), and to the process's exit.
