@@ -46,7 +46,14 @@ static int register_memory(struct vm *vm)
 			.memory_size = r->size,
 			.userspace_addr = (uintptr_t)r->hva,
 		};
-		if (kvm_ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) < 0)
+		int res = kvm_ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot);
+
+		if (trace_on(&vm->tracer, TRACE_KVM))
+			trace_kvm(&vm->tracer, "KVM_SET_USER_MEMORY_REGION", res,
+				  "slot=%d gpa=0x%llx size=0x%llx hva=%p", i,
+				  (unsigned long long)r->gpa, (unsigned long long)r->size,
+				  (void *)r->hva);
+		if (res < 0)
 			return -EINVAL;
 	}
 	return 0;
@@ -65,6 +72,9 @@ int vm_create_machine(struct vm *vm, const struct vm_config *cfg)
 	bus_init(&vm->pio, "pio");
 	bus_init(&vm->mmio, "mmio");
 	vm->power = (struct power_ctl){ power_event, vm };
+	/* first: a trace file that cannot be opened is said before /dev/kvm */
+	if ((err = tracer_open(&vm->tracer, cfg->trace_mask, cfg->trace_path)) < 0)
+		return err;
 
 	vm->kvm_fd = kvm_open("/dev/kvm");
 	if (vm->kvm_fd < 0)
@@ -369,4 +379,5 @@ void vm_destroy(struct vm *vm)
 	bus_destroy(&vm->mmio);
 	pthread_cond_destroy(&vm->stop.cond);
 	pthread_mutex_destroy(&vm->stop.lock);
+	tracer_close(&vm->tracer);
 }
