@@ -364,14 +364,16 @@ int virtio_queue_kick_fd(const struct virtio_dev *d, unsigned q)
 void virtio_notify(struct virtio_dev *d, unsigned q)
 {
 	struct virtio_queue *vq = virtio_queue(d, q);
-	bool send;
+	bool send, fresh;
 
 	if (!vq)
 		return;
+	/* used entries the driver has not been told about (for the trace) */
+	fresh = !vq->vq.signalled_valid || vq->vq.signalled_used != vq->vq.used_idx;
 	if (trace_on(d->tr, TRACE_VIRTIO))
 		trace_pushes(d, q, vq);
 	send = running(d) && virtq_should_notify(&vq->vq);
-	if (trace_on(d->tr, TRACE_VIRTIO)) {
+	if (trace_on(d->tr, TRACE_VIRTIO) && (send || fresh)) {
 		if (!send)
 			trace_emit(d->tr, TRACE_VIRTIO,
 				   "interrupt dev=%s queue=%u suppressed=%s", d->name, q,

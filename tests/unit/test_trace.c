@@ -343,6 +343,19 @@ static void test_virtio_lines(void **state)
 	t = sink_text(s);
 	assert_int_equal(lines(t), 4);
 	assert_line(t, " push dev=virtio-rng0 queue=0 head=1 len=32 used_idx=2$");
+	/* a notify with nothing new pushed says nothing */
+	virtio_lock(d);
+	virtio_notify(d, 0);
+	virtio_unlock(d);
+	assert_int_equal(lines(sink_text(s)), 4);
+	/* the driver asks for no interrupts: the push, then "suppressed" */
+	((struct vring_avail *)drv_ptr(&r, r.avail, 4))->flags = VRING_AVAIL_F_NO_INTERRUPT;
+	drv_add(&r, &(struct drv_buf){ buf, 16, true }, 1);
+	drv_kick(d, 0);
+	t = sink_text(s);
+	assert_int_equal(lines(t), 6);
+	assert_line(t, " push dev=virtio-rng0 queue=0 head=2 len=16 used_idx=3$");
+	assert_line(t, " interrupt dev=virtio-rng0 queue=0 suppressed=by-driver$");
 	sink_close(s);
 	virtio_rng_destroy(rng);
 	guest_mem_destroy(&mem);
