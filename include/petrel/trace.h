@@ -53,8 +53,7 @@ struct tracer {
 static inline bool trace_on(const struct tracer *t, unsigned cls)
 {
 	return __builtin_expect(
-		t && (atomic_load_explicit(&((struct tracer *)t)->mask,
-					   memory_order_relaxed) & cls), 0);
+		t && (atomic_load_explicit(&t->mask, memory_order_relaxed) & cls), 0);
 }
 
 /*
