@@ -46,7 +46,7 @@ const char *trace_help(void)
 	       "              I/O or MMIO exit\n"
 	       "  kvm         KVM ioctls petrel makes once the VM exists (KVM_IRQ_LINE,\n"
 	       "              KVM_SIGNAL_MSI, KVM_SET_GSI_ROUTING, KVM_IRQFD, KVM_IOEVENTFD,\n"
-	       "              KVM_SET_USER_MEMORY_REGION) with their result\n"
+	       "              KVM_SET_USER_MEMORY_REGION, KVM_SET_MP_STATE) with their result\n"
 	       "  all         all of the above\n"
 	       "A line: SECONDS WHO CLASS WHAT key=value ..., e.g.\n"
 	       "  0.812034511 vcpu0 pio write port=0x3f8 size=1 data=0x41 dev=com1 offset=0x0\n"

@@ -332,8 +332,13 @@ static void vcpu_reevaluate_interrupts(struct vcpu *v)
 
 	if (kvm_ioctl_quiet(v->fd, KVM_GET_MP_STATE, &mp) < 0)
 		return;
-	if (mp.mp_state == KVM_MP_STATE_RUNNABLE || mp.mp_state == KVM_MP_STATE_HALTED)
-		kvm_ioctl_quiet(v->fd, KVM_SET_MP_STATE, &mp);
+	if (mp.mp_state == KVM_MP_STATE_RUNNABLE || mp.mp_state == KVM_MP_STATE_HALTED) {
+		int r = kvm_ioctl_quiet(v->fd, KVM_SET_MP_STATE, &mp);
+
+		if (trace_on(&v->vm->tracer, TRACE_KVM))
+			trace_kvm(&v->vm->tracer, "KVM_SET_MP_STATE", r,
+				  "mp_state=%u (the 8259 watchdog's nudge)", mp.mp_state);
+	}
 }
 
 /* Where the guest was when the loop ended (see struct vcpu's at_stop). */
