@@ -108,6 +108,8 @@ void tracer_init_fd(struct tracer *t, unsigned mask, int fd)
 	t->own_fd = false;
 	t->t0_ns = mono_clock_host_ns(NULL);
 	t->where = fd == 2 ? "stderr" : "the trace file";
+	/* the console may put the terminal in raw mode: "\n" alone would stair-step */
+	t->crlf = fd >= 0 && isatty(fd);
 	atomic_store(&t->mask, fd >= 0 ? mask : 0);
 }
 
@@ -170,10 +172,12 @@ void trace_vemit(struct tracer *t, const char *who, unsigned cls,
 	if (m < 0)
 		m = 0;
 	n += m;
-	if (n >= (int)sizeof(line) - 1) { /* cut: say so, keep the newline */
-		n = (int)sizeof(line) - 1;
+	if (n >= (int)sizeof(line) - 2) { /* cut: say so, keep the line end */
+		n = (int)sizeof(line) - 2;
 		memcpy(line + n - 3, "...", 3);
 	}
+	if (t->crlf)
+		line[n++] = '\r';
 	line[n++] = '\n';
 	put(t, line, (size_t)n);
 }

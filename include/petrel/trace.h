@@ -48,6 +48,7 @@ struct tracer {
 	bool own_fd;           /* opened by tracer_open: closed by tracer_close */
 	uint64_t t0_ns;        /* CLOCK_MONOTONIC at open: line times count from it */
 	const char *where;     /* the file's name or "stderr", for the message */
+	bool crlf;             /* a terminal, maybe in raw mode: lines end "\r\n" */
 };
 
 static inline bool trace_on(const struct tracer *t, unsigned cls)

@@ -236,6 +236,18 @@ static void test_kvm_lines(void **state)
 	assert_line(t, "^[0-9]+\\.[0-9]{9} io kvm KVM_IRQ_LINE gsi=4 level=1 result=0$");
 	assert_line(t, " io kvm KVM_IRQFD fd=9 result=-22 \\(Invalid argument\\)$");
 	sink_close(s);
+
+	/* a line too long for the buffer is cut, says so, and still ends */
+	char big[TRACE_LINE_MAX * 2];
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	sink_open(s, TRACE_KVM);
+	trace_emit(&s->t, TRACE_KVM, "big=%s", big);
+	t = sink_text(s);
+	assert_int_equal(lines(t), 1);
+	assert_int_equal(strlen(t), TRACE_LINE_MAX - 1);
+	assert_line(t, " io kvm big=xxxx*\\.\\.\\.$");
+	sink_close(s);
 	free(s);
 }
 
