@@ -6,7 +6,10 @@
  * stop check, exit statistics, bus lookup, the device's write op. The loop
  * ends at the guest's write to petrel's debug-exit device.
  *
- *   exit_petrel pio|mmio N   prints "ns_per_exit F exits N"
+ *   exit_petrel pio|mmio N [TRACE]   prints "ns_per_exit F exits N"
+ *
+ * TRACE, a --trace spec ("exits:/dev/null"), turns tracing on for the run:
+ * what a trace costs per exit (bench/trace_cost.sh).
  */
 #include <signal.h>
 #include <stdio.h>
@@ -16,6 +19,7 @@
 
 #include "cpl3.h"
 #include "petrel/console.h"
+#include "petrel/trace.h"
 #include "petrel/vm.h"
 
 #define RAM_SIZE (64ULL << 20)
@@ -69,9 +73,17 @@ int main(int argc, char **argv)
 	double t0, t1;
 	int status, err;
 
-	if (argc != 3 || (strcmp(argv[1], "pio") && strcmp(argv[1], "mmio"))) {
-		fprintf(stderr, "usage: exit_petrel pio|mmio N\n");
+	if ((argc != 3 && argc != 4) || (strcmp(argv[1], "pio") && strcmp(argv[1], "mmio"))) {
+		fprintf(stderr, "usage: exit_petrel pio|mmio N [TRACE-SPEC]\n");
 		return 2;
+	}
+	if (argc == 4) {
+		char why[256] = "TRACE-SPEC: classes, not help";
+
+		if (trace_parse(argv[3], &cfg.trace_mask, &cfg.trace_path, why, sizeof(why))) {
+			fprintf(stderr, "exit_petrel: %s\n", why);
+			return 2;
+		}
 	}
 	mmio = !strcmp(argv[1], "mmio");
 	args.rcx = strtoull(argv[2], NULL, 0);

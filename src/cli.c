@@ -8,6 +8,7 @@
 #include "petrel/config.h"
 #include "petrel/debug_exit.h"
 #include "petrel/layout.h"
+#include "petrel/trace.h"
 #include "petrel/util.h"
 
 static const char top_help[] =
@@ -122,6 +123,12 @@ static const char run_help[] =
 	"                          (slower; for comparison and debugging)\n"
 	"      --no-irqfd          raise virtio-pci interrupts (MSI-X) with an ioctl\n"
 	"                          from petrel instead of an eventfd KVM listens on\n"
+	"      --trace EVENTS[:FILE]\n"
+	"                          one line per event to FILE (created or\n"
+	"                          truncated) or stderr. EVENTS: comma-separated\n"
+	"                          classes pio, mmio, irq, virtio, exits, kvm, or\n"
+	"                          all; e.g. --trace pio,mmio:/tmp/t.log.\n"
+	"                          `--trace help` says what each traces\n"
 	"  -h, --help              this text\n"
 	"\n"
 	"console: COM1 (ttyS0) is connected to stdin/stdout; when stdin is a\n"
@@ -135,6 +142,8 @@ static const char run_help[] =
 
 const char *cli_help(const char *topic)
 {
+	if (topic && !strcmp(topic, "trace"))
+		return trace_help();
 	return topic && !strcmp(topic, "run") ? run_help : top_help;
 }
 
@@ -224,6 +233,7 @@ enum {
 	OPT_NO_IRQFD,
 	OPT_NET,
 	OPT_IRQCHIP,
+	OPT_TRACE,
 };
 
 /* Whether the command line names a console= already. */
@@ -323,11 +333,12 @@ static int parse_run(int argc, char **argv, struct cli *out, char *err,
 		{ "no-irqfd", no_argument, NULL, OPT_NO_IRQFD },
 		{ "net", required_argument, NULL, OPT_NET },
 		{ "irqchip", required_argument, NULL, OPT_IRQCHIP },
+		{ "trace", required_argument, NULL, OPT_TRACE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct vm_config *cfg = &out->cfg;
-	bool user_cmdline = false;
+	bool user_cmdline = false, trace_help_asked = false;
 	char *end;
 	int c;
 
@@ -389,6 +400,28 @@ static int parse_run(int argc, char **argv, struct cli *out, char *err,
 				return -EINVAL;
 			cfg->nr_nics++;
 			break;
+		case OPT_TRACE: {
+			/* repeated, the classes add up; FILE may be named once */
+			const char *path;
+			unsigned mask;
+			int r = trace_parse(optarg, &mask, &path, err, errlen);
+
+			if (r < 0)
+				return -EINVAL;
+			if (r == 1) {
+				trace_help_asked = true;
+				break;
+			}
+			if (path && cfg->trace_path && strcmp(path, cfg->trace_path)) {
+				snprintf(err, errlen, "--trace: two trace files (%s and %s)",
+					 cfg->trace_path, path);
+				return -EINVAL;
+			}
+			cfg->trace_mask |= mask;
+			if (path)
+				cfg->trace_path = path;
+			break;
+		}
 		case OPT_VCONSOLE:
 			if (cfg->vconsole.on) {
 				snprintf(err, errlen, "--vconsole: one virtio-console at most");
@@ -449,6 +482,11 @@ static int parse_run(int argc, char **argv, struct cli *out, char *err,
 		snprintf(err, errlen, "unexpected argument \"%s\" (see petrel run --help)",
 			 argv[optind]);
 		return -EINVAL;
+	}
+	if (trace_help_asked) {
+		out->action = CLI_HELP;
+		out->help_topic = "trace";
+		return 0;
 	}
 	/* "--cpu-features=help" is a request for the list, not a VM */
 	if (cfg->nr_features == 1 && !strcmp(cfg->features[0].name, "help")) {

@@ -15,6 +15,7 @@
 #include "petrel/kvm.h"
 #include "petrel/pic_watch.h"
 #include "petrel/start_times.h"
+#include "petrel/trace.h"
 #include "petrel/util.h"
 #include "petrel/vm.h"
 
@@ -95,10 +96,16 @@ static int handle_io(struct vcpu *v)
 
 	/* a "rep ins/outs" arrives as count consecutive items in the buffer */
 	for (uint32_t i = 0; i < run->io.count; i++, data += size) {
-		if (run->io.direction == KVM_EXIT_IO_OUT)
+		bool out = run->io.direction == KVM_EXIT_IO_OUT;
+
+		if (out)
 			bus_write(&v->vm->pio, run->io.port, data, size);
 		else
 			bus_read(&v->vm->pio, run->io.port, data, size);
+		/* after the device: a read shows what it returned */
+		if (trace_on(&v->vm->tracer, TRACE_PIO))
+			trace_access(&v->vm->tracer, v->id, &v->vm->pio, false,
+				     run->io.port, out, size, data);
 	}
 	return 0;
 }
@@ -113,6 +120,10 @@ static int handle_mmio(struct vcpu *v)
 	else
 		bus_read(&v->vm->mmio, run->mmio.phys_addr, run->mmio.data,
 			 run->mmio.len);
+	if (trace_on(&v->vm->tracer, TRACE_MMIO))
+		trace_access(&v->vm->tracer, v->id, &v->vm->mmio, true,
+			     run->mmio.phys_addr, run->mmio.is_write, run->mmio.len,
+			     run->mmio.data);
 	return 0;
 }
 
@@ -329,8 +340,13 @@ static void vcpu_reevaluate_interrupts(struct vcpu *v)
 
 	if (kvm_ioctl_quiet(v->fd, KVM_GET_MP_STATE, &mp) < 0)
 		return;
-	if (mp.mp_state == KVM_MP_STATE_RUNNABLE || mp.mp_state == KVM_MP_STATE_HALTED)
-		kvm_ioctl_quiet(v->fd, KVM_SET_MP_STATE, &mp);
+	if (mp.mp_state == KVM_MP_STATE_RUNNABLE || mp.mp_state == KVM_MP_STATE_HALTED) {
+		int r = kvm_ioctl_quiet(v->fd, KVM_SET_MP_STATE, &mp);
+
+		if (trace_on(&v->vm->tracer, TRACE_KVM))
+			trace_kvm(&v->vm->tracer, "KVM_SET_MP_STATE", r,
+				  "mp_state=%u (the 8259 watchdog's nudge)", mp.mp_state);
+	}
 }
 
 /*
@@ -353,8 +369,12 @@ static void vcpu_extint(struct vcpu *v, const struct irqchip *chip)
 
 		if (vector >= 0) {
 			struct kvm_interrupt irq = { .irq = (uint32_t)vector };
+			int r = kvm_ioctl(v->fd, KVM_INTERRUPT, &irq);
 
-			if (kvm_ioctl(v->fd, KVM_INTERRUPT, &irq) < 0)
+			if (trace_on(&v->vm->tracer, TRACE_KVM))
+				trace_kvm(&v->vm->tracer, "KVM_INTERRUPT", r, "vcpu=%u vector=0x%x",
+					  v->id, (unsigned)vector);
+			if (r < 0)
 				vm_request_stop(v->vm, EXIT_VMM_ERROR,
 						"vcpu%u: cannot inject the 8259's vector %d", v->id,
 						vector);
@@ -437,6 +457,8 @@ static void *vcpu_thread(void *arg)
 		if (r < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				v->stats[STAT_INTR]++;
+				if (trace_on(&vm->tracer, TRACE_EXITS))
+					trace_exit_intr(&vm->tracer, v->id, errno);
 				continue;
 			}
 			vm_request_stop(vm, EXIT_VMM_ERROR, "vcpu%u: KVM_RUN: %s", v->id,
@@ -444,6 +466,8 @@ static void *vcpu_thread(void *arg)
 			break;
 		}
 		v->stats[STAT_EXITS]++;
+		if (trace_on(&vm->tracer, TRACE_EXITS))
+			trace_exit(&vm->tracer, v->id, v->run);
 		if (vcpu_handle_exit(v))
 			break;
 	}

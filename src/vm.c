@@ -47,7 +47,14 @@ static int register_memory(struct vm *vm)
 			.memory_size = r->size,
 			.userspace_addr = (uintptr_t)r->hva,
 		};
-		if (kvm_ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) < 0)
+		int res = kvm_ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot);
+
+		if (trace_on(&vm->tracer, TRACE_KVM))
+			trace_kvm(&vm->tracer, "KVM_SET_USER_MEMORY_REGION", res,
+				  "slot=%d gpa=0x%llx size=0x%llx hva=%p", i,
+				  (unsigned long long)r->gpa, (unsigned long long)r->size,
+				  (void *)r->hva);
+		if (res < 0)
 			return -EINVAL;
 	}
 	return 0;
@@ -86,10 +93,11 @@ static int irqchip_create(struct vm *vm)
 			.io = &vm->io,
 			/* the MADT and MP table number it after the CPUs */
 			.ioapic_id = (uint8_t)vm->cfg->ncpus,
+			.tr = &vm->tracer,
 			.wake_bsp = wake_bsp,
 			.opaque = vm,
 		});
-	return irqchip_kvm_create(&vm->irqchip, vm->vm_fd);
+	return irqchip_kvm_create(&vm->irqchip, vm->vm_fd, &vm->tracer);
 }
 
 int vm_create_machine(struct vm *vm, const struct vm_config *cfg)
@@ -105,6 +113,9 @@ int vm_create_machine(struct vm *vm, const struct vm_config *cfg)
 	bus_init(&vm->pio, "pio");
 	bus_init(&vm->mmio, "mmio");
 	vm->power = (struct power_ctl){ power_event, vm };
+	/* first: a trace file that cannot be opened is said before /dev/kvm */
+	if ((err = tracer_open(&vm->tracer, cfg->trace_mask, cfg->trace_path)) < 0)
+		return err;
 
 	vm->kvm_fd = kvm_open("/dev/kvm");
 	if (vm->kvm_fd < 0)
@@ -413,4 +424,5 @@ void vm_destroy(struct vm *vm)
 	bus_destroy(&vm->mmio);
 	pthread_cond_destroy(&vm->stop.cond);
 	pthread_mutex_destroy(&vm->stop.lock);
+	tracer_close(&vm->tracer);
 }

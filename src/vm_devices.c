@@ -171,7 +171,7 @@ static int com1_create(struct vm *vm, struct vm_devices *d)
 		sink = (struct serial8250_sink){ .write = console_write,
 						 .rx_ready = console_rx_ready,
 						 .opaque = &d->console };
-	if ((err = serial8250_init(&d->com1, (struct irq_line){ &vm->irqchip, GSI_SERIAL0 },
+	if ((err = serial8250_init(&d->com1, (struct irq_line){ &vm->irqchip, GSI_SERIAL0, "com1" },
 				   sink)) < 0)
 		return err;
 	if ((err = add_pio(vm, PORT_SERIAL0, SERIAL8250_NR_PORTS, &serial8250_ops,
@@ -187,8 +187,8 @@ static void com1_remove(struct vm_devices *d)
 
 static int i8042_create(struct vm *vm, struct vm_devices *d)
 {
-	int err = i8042_init(&d->i8042, (struct irq_line){ &vm->irqchip, GSI_KBD },
-			     (struct irq_line){ &vm->irqchip, GSI_MOUSE }, vm->power);
+	int err = i8042_init(&d->i8042, (struct irq_line){ &vm->irqchip, GSI_KBD, "i8042-kbd" },
+			     (struct irq_line){ &vm->irqchip, GSI_MOUSE, "i8042-aux" }, vm->power);
 
 	if (err < 0)
 		return err;
@@ -206,7 +206,7 @@ static void i8042_remove(struct vm_devices *d)
 static int rtc_create(struct vm *vm, struct vm_devices *d)
 {
 	int err = rtc_init(&d->rtc, &(struct rtc_clock){ rtc_host_clock_now, NULL },
-			   (struct irq_line){ &vm->irqchip, GSI_RTC });
+			   (struct irq_line){ &vm->irqchip, GSI_RTC, "rtc" });
 
 	if (err < 0)
 		return err;
@@ -260,7 +260,7 @@ static int acpi_make(struct vm *vm, struct vm_devices *d)
 
 	if (vm->cfg->no_acpi)
 		return 0;
-	err = acpi_pm_init(&d->pm, (struct irq_line){ &vm->irqchip, GSI_SCI }, vm->power);
+	err = acpi_pm_init(&d->pm, (struct irq_line){ &vm->irqchip, GSI_SCI, "acpi-pm" }, vm->power);
 	if (err < 0)
 		return err;
 	d->pm_up = true;

@@ -61,6 +61,7 @@ struct vm_virtio {
 	struct virtio_console *con;
 	int vm_fd;
 	bool ioeventfd_any_len;
+	struct tracer *tr; /* --trace kvm: the KVM_IOEVENTFDs */
 };
 
 /* KVM_IOEVENTFD: a guest write to gpa signals fd inside KVM, no exit to us. */
@@ -73,8 +74,12 @@ static int ioev_set(struct vm_virtio *v, uint64_t gpa, int fd, bool assign)
 		.fd = fd,
 		.flags = assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN,
 	};
+	int r = kvm_ioctl(v->vm_fd, KVM_IOEVENTFD, &io);
 
-	return kvm_ioctl(v->vm_fd, KVM_IOEVENTFD, &io);
+	if (trace_on(v->tr, TRACE_KVM))
+		trace_kvm(v->tr, "KVM_IOEVENTFD", r, "gpa=0x%llx len=%u fd=%d %s",
+			  (unsigned long long)gpa, io.len, fd, assign ? "assign" : "deassign");
+	return r;
 }
 
 /*
@@ -93,8 +98,12 @@ static int ioev_mmio(struct vm_virtio *v, uint64_t gpa, unsigned q, int fd,
 		.flags = KVM_IOEVENTFD_FLAG_DATAMATCH |
 			 (assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN),
 	};
+	int r = kvm_ioctl(v->vm_fd, KVM_IOEVENTFD, &io);
 
-	return kvm_ioctl(v->vm_fd, KVM_IOEVENTFD, &io);
+	if (trace_on(v->tr, TRACE_KVM))
+		trace_kvm(v->tr, "KVM_IOEVENTFD", r, "gpa=0x%llx len=4 datamatch=%u fd=%d %s",
+			  (unsigned long long)gpa, q, fd, assign ? "assign" : "deassign");
+	return r;
 }
 
 static int ioev_assign(void *opaque, uint64_t gpa, int fd)
@@ -116,7 +125,7 @@ static int place_mmio(struct vm *vm, struct vm_virtio *v, struct vdev *d,
 	d->mmio = calloc(1, sizeof(*d->mmio));
 	if (!d->mmio)
 		return -ENOMEM;
-	struct irq_line line = { &vm->irqchip, s->gsi };
+	struct irq_line line = { &vm->irqchip, s->gsi, d->vdev->name };
 
 	/* the fast path for the level line; the plain one stays if it fails */
 	if (!vm->cfg->no_irqfd) {
@@ -125,7 +134,7 @@ static int place_mmio(struct vm *vm, struct vm_virtio *v, struct vdev *d,
 			return -ENOMEM;
 		err = irq_levelfd_init(d->lfd, &vm->irqchip, s->gsi, &vm->io);
 		if (err == 0) {
-			line = irq_levelfd_line(d->lfd);
+			line = irq_levelfd_line(d->lfd, d->vdev->name);
 		} else {
 			pt_warn("%s: no irqfd for GSI %u (%s): its interrupts go by ioctl",
 				d->vdev->name, s->gsi, strerror(-err));
@@ -267,6 +276,7 @@ static int place(struct vm *vm, struct vm_virtio *v, struct pci_host *host, stru
 		 enum virtio_transport_kind t, const struct virtio_mmio_slot *slots, int nslots,
 		 enum virtio_mmio_kind kind, unsigned index, uint32_t class_code, unsigned *npci)
 {
+	virtio_dev_set_tracer(d->vdev, &vm->tracer);
 	if (t == VIRTIO_TRANSPORT_MMIO) {
 		const struct virtio_mmio_slot *s = mmio_slot(slots, nslots, kind, index);
 
@@ -297,6 +307,7 @@ int vm_virtio_create(struct vm *vm, struct pci_host *host, struct evloop *loop,
 		return -ENOMEM;
 	*out = v;
 	v->vm_fd = vm->vm_fd;
+	v->tr = &vm->tracer;
 	v->ioeventfd_any_len = kvm_check_cap(vm->kvm_fd, KVM_CAP_IOEVENTFD_ANY_LENGTH) > 0;
 
 	for (unsigned i = 0; i < cfg->nr_disks + 2; i++) {

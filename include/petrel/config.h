@@ -126,6 +126,9 @@ struct vm_config {
 	struct vconsole_config vconsole;
 	struct net_config nics[CONFIG_MAX_NICS];
 	unsigned nr_nics;
+	/* --trace EVENTS[:FILE]: trace.h's class bits, FILE (NULL: stderr) */
+	unsigned trace_mask;
+	const char *trace_path;
 	/* the command line with console=hvc0 added (--console virtio) */
 	char cmdline_buf[CONFIG_CMDLINE_MAX];
 	/*

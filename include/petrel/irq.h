@@ -9,6 +9,21 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "petrel/trace.h"
+
+/*
+ * Where a GSI leads, as the chip holds it now (for --trace irq): the
+ * IOAPIC pin and its 64-bit redirection entry, and the 8259 pin. -1: the
+ * GSI does not reach that chip.
+ */
+struct irq_route_desc {
+	int ioapic_pin;
+	uint64_t redir;     /* valid when ioapic_pin >= 0 */
+	int pic;            /* 0 master, 1 slave, -1 none */
+	unsigned pic_pin;
+	bool pic_masked;    /* the pin's IMR bit */
+};
+
 struct irqchip_ops {
 	int (*set_level)(void *opaque, unsigned gsi, int level);
 	int (*msi)(void *opaque, uint64_t addr, uint32_t data);
@@ -43,18 +58,28 @@ struct irqchip_ops {
 	void (*eoi)(void *opaque, uint8_t vector);
 	/* Optional: --stats lines about the chip, to stderr. */
 	void (*print_stats)(void *opaque);
+	/*
+	 * Optional, called only while --trace irq is on: fills d for gsi.
+	 * 0 or -errno (the line is then traced without its route).
+	 */
+	int (*describe_gsi)(void *opaque, unsigned gsi, struct irq_route_desc *d);
 };
 
 struct irqchip {
 	const struct irqchip_ops *ops;
 	void *opaque;
+	struct tracer *tr; /* the VM's tracer (NULL: none) */
 };
 
 /* One interrupt line as handed to a device. */
 struct irq_line {
 	struct irqchip *chip;
 	unsigned gsi;
+	const char *owner; /* the device that raises it, for --trace irq */
 };
+
+/* --trace irq's line for irq_line_set (irq_trace.c). */
+void irq_trace_line(const struct irq_line *l, int level, int result);
 
 static inline int irq_set_level(struct irqchip *c, unsigned gsi, int level)
 {
@@ -68,7 +93,14 @@ static inline int irq_msi(struct irqchip *c, uint64_t addr, uint32_t data)
 
 static inline int irq_line_set(const struct irq_line *l, int level)
 {
-	return l->chip ? irq_set_level(l->chip, l->gsi, level) : 0;
+	int r;
+
+	if (!l->chip)
+		return 0;
+	r = irq_set_level(l->chip, l->gsi, level);
+	if (trace_on(l->chip->tr, TRACE_IRQ))
+		irq_trace_line(l, level, r);
+	return r;
 }
 
 #endif

@@ -37,6 +37,6 @@ int irq_levelfd_init(struct irq_levelfd *l, struct irqchip *parent,
 		     unsigned gsi, struct evloop *loop);
 void irq_levelfd_destroy(struct irq_levelfd *l);
 /* The line to hand to the device. */
-struct irq_line irq_levelfd_line(struct irq_levelfd *l);
+struct irq_line irq_levelfd_line(struct irq_levelfd *l, const char *owner);
 
 #endif

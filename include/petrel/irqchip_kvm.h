@@ -11,14 +11,16 @@
 #include "petrel/irq.h"
 
 struct kvm_pic_state;
+struct tracer;
 
 /*
  * Creates the irqchip and PIT in the VM vm_fd and fills *chip (which then
+ * traces to tr, which may be NULL, and
  * owns a small state: irqchip_kvm_destroy frees it, also after a failure
  * here). The chip offers MSI routes for irqfd (irq.h: msi_route_*), as
  * GSIs from IOAPIC_PINS up, and level irqfds. 0 or -errno.
  */
-int irqchip_kvm_create(struct irqchip *chip, int vm_fd);
+int irqchip_kvm_create(struct irqchip *chip, int vm_fd, struct tracer *tr);
 /* Does nothing for a chip irqchip_kvm_create did not make. */
 void irqchip_kvm_destroy(struct irqchip *chip);
 bool irqchip_is_kvm(const struct irqchip *chip);

@@ -31,6 +31,7 @@
 #include "petrel/bus.h"
 #include "petrel/evloop.h"
 #include "petrel/irq.h"
+#include "petrel/trace.h"
 
 /* What the split irqchip needs from the machine around it. */
 struct irqchip_split_env {
@@ -39,6 +40,7 @@ struct irqchip_split_env {
 	struct bus *mmio;
 	struct evloop *io; /* runs the PIT's timer */
 	uint8_t ioapic_id; /* as the MADT and MP table say (after the CPUs') */
+	struct tracer *tr; /* --trace irq and kvm (may be NULL) */
 	/*
 	 * Makes the BSP's thread look at the PIC's output soon: out of
 	 * KVM_RUN if it is inside. Called with the irqchip's lock held.

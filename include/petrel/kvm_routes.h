@@ -29,8 +29,11 @@
 #define KVM_ROUTES_MSI 256
 #define KVM_ROUTES_MSI_GSI_BASE IOAPIC_PINS
 
+struct tracer;
+
 struct kvm_routes {
 	int vm_fd;
+	struct tracer *tr; /* --trace kvm: KVM_SET_GSI_ROUTING, KVM_IRQFD */
 	bool split;
 	pthread_mutex_t lock;
 	struct {
@@ -46,8 +49,11 @@ struct kvm_routes {
 	atomic_ullong commits; /* KVM_SET_GSI_ROUTING calls that succeeded */
 };
 
-/* Sets KVM's first table. 0 or -errno (r is usable for destroy either way). */
-int kvm_routes_init(struct kvm_routes *r, int vm_fd, bool split);
+/*
+ * Sets KVM's first table; tr (may be NULL) traces the ioctls. 0 or -errno
+ * (r is usable for destroy either way).
+ */
+int kvm_routes_init(struct kvm_routes *r, int vm_fd, bool split, struct tracer *tr);
 void kvm_routes_destroy(struct kvm_routes *r);
 
 /*

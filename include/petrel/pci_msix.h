@@ -31,6 +31,7 @@ struct pci_msix_entry {
 struct pci_msix {
 	pthread_mutex_t lock;
 	struct irqchip *chip;
+	const char *owner;  /* the function's name, for --trace irq (NULL: "?") */
 	unsigned nr;        /* vectors */
 	unsigned cap;       /* capability's offset in config space */
 	uint16_t ctrl;      /* message control: ENABLE, MASKALL */

@@ -28,6 +28,7 @@
 
 #include "petrel/evloop.h"
 #include "petrel/memory.h"
+#include "petrel/trace.h"
 #include "petrel/virtqueue.h"
 
 #define VIRTIO_NO_VECTOR 0xffff
@@ -73,6 +74,7 @@ struct virtio_queue {
 	bool kick_registered; /* kick_fd is on the event loop */
 	uint64_t kicks, notifies; /* statistics */
 	struct virtio_dev *owner;
+	uint16_t traced_used; /* --trace virtio: used entries already traced */
 };
 
 struct virtio_dev {
@@ -92,6 +94,7 @@ struct virtio_dev {
 	struct virtio_transport t;
 	const struct guest_mem *mem;
 	struct evloop *loop;
+	struct tracer *tr;    /* --trace virtio (NULL: none) */
 };
 
 /*
@@ -108,6 +111,15 @@ int virtio_dev_init(struct virtio_dev *d, const char *name, uint16_t device_id,
 void virtio_dev_destroy(struct virtio_dev *d);
 /* The transport: set before the guest runs. */
 void virtio_dev_set_transport(struct virtio_dev *d, struct virtio_transport t);
+/*
+ * The VM's tracer, before the guest runs. With TRACE_VIRTIO on, each kick
+ * the I/O thread takes, each used-ring entry the device pushed and each
+ * interrupt decision (sent, or suppressed by the driver) is a line:
+ *   virtio kick dev=virtio-blk0 queue=0 kicks=1
+ *   virtio push dev=virtio-blk0 queue=0 head=3 len=1 used_idx=4
+ *   virtio interrupt dev=virtio-blk0 queue=0 msix_vector=1
+ */
+void virtio_dev_set_tracer(struct virtio_dev *d, struct tracer *tr);
 
 /* --- for transports (each takes the lock) --- */
 uint32_t virtio_get_features(struct virtio_dev *d, unsigned sel);

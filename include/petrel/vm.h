@@ -25,6 +25,7 @@
 #include "petrel/irq.h"
 #include "petrel/memory.h"
 #include "petrel/power.h"
+#include "petrel/trace.h"
 
 struct kvm_run;
 struct kvm_cpuid2;
@@ -123,6 +124,11 @@ struct vm {
 	int kick_signal;   /* real-time signal that knocks a vCPU out of KVM_RUN */
 	vm_exit_hook exit_hook;
 	void *exit_hook_opaque;
+	/*
+	 * --trace: opened first in vm_create_machine, closed last in
+	 * vm_destroy; the vCPUs, the irqchip and the devices get &tracer.
+	 */
+	struct tracer tracer;
 };
 
 /*

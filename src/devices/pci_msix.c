@@ -5,6 +5,7 @@
 
 #include <linux/pci_regs.h>
 
+#include "petrel/irq_trace.h"
 #include "petrel/pci_msix.h"
 
 int pci_msix_init(struct pci_msix *m, struct pci_dev *d, unsigned cap,
@@ -32,6 +33,24 @@ int pci_msix_init(struct pci_msix *m, struct pci_dev *d, unsigned cap,
 	return 0;
 }
 
+static uint64_t entry_addr(const struct pci_msix_entry *e)
+{
+	return (uint64_t)e->addr_hi << 32 | e->addr_lo;
+}
+
+/* Points vector v's route at its entry's message (lock held). */
+static int route_set(struct pci_msix *m, unsigned v)
+{
+	const struct pci_msix_entry *e = &m->table[v];
+	int r = m->chip->ops->msi_route_set(m->chip->opaque, m->route[v],
+					    entry_addr(e), e->data);
+
+	if (trace_on(m->chip->tr, TRACE_IRQ))
+		trace_irq_msi_route(m->chip->tr, m->owner, v, m->route[v],
+				    entry_addr(e), e->data, r);
+	return r;
+}
+
 static void drop_routes(struct pci_msix *m, unsigned n)
 {
 	for (unsigned v = 0; v < n; v++)
@@ -46,14 +65,11 @@ int pci_msix_use_irqfd(struct pci_msix *m)
 		return -ENOTSUP;
 	pthread_mutex_lock(&m->lock);
 	for (unsigned v = 0; v < m->nr; v++) {
-		const struct pci_msix_entry *e = &m->table[v];
 		int id = ops->msi_route_add(m->chip->opaque, &m->fd[v]);
 
 		if (id >= 0)
 			m->route[v] = id;
-		if (id < 0 || ops->msi_route_set(m->chip->opaque, id,
-						 (uint64_t)e->addr_hi << 32 | e->addr_lo,
-						 e->data) < 0) {
+		if (id < 0 || route_set(m, v) < 0) {
 			drop_routes(m, id < 0 ? v : v + 1);
 			pthread_mutex_unlock(&m->lock);
 			return id < 0 ? id : -EINVAL;
@@ -87,9 +103,14 @@ static void send_locked(struct pci_msix *m, unsigned v)
 
 	m->sent++;
 	/* the route carries this entry's message: the kernel delivers it */
-	if (m->irqfd && write(m->fd[v], &one, sizeof(one)) == sizeof(one))
+	if (m->irqfd && write(m->fd[v], &one, sizeof(one)) == sizeof(one)) {
+		if (trace_on(m->chip->tr, TRACE_IRQ))
+			trace_irq_msi(m->chip->tr, m->owner, v, entry_addr(e), e->data, "irqfd");
 		return;
-	irq_msi(m->chip, (uint64_t)e->addr_hi << 32 | e->addr_lo, e->data);
+	}
+	irq_msi(m->chip, entry_addr(e), e->data);
+	if (trace_on(m->chip->tr, TRACE_IRQ))
+		trace_irq_msi(m->chip->tr, m->owner, v, entry_addr(e), e->data, "ioctl");
 }
 
 /* A mask was lifted: what became deliverable goes out now. */
@@ -132,9 +153,7 @@ void pci_msix_table_write(struct pci_msix *m, uint64_t off, uint64_t val,
 	e->ctrl &= PCI_MSIX_ENTRY_CTRL_MASKBIT;
 	if (m->irqfd && (old.addr_lo != e->addr_lo || old.addr_hi != e->addr_hi ||
 			 old.data != e->data))
-		m->chip->ops->msi_route_set(m->chip->opaque, m->route[v],
-					    (uint64_t)e->addr_hi << 32 | e->addr_lo,
-					    e->data);
+		route_set(m, v);
 	flush_pending_locked(m);
 	pthread_mutex_unlock(&m->lock);
 }
@@ -185,6 +204,9 @@ int pci_msix_notify(struct pci_msix *m, unsigned v)
 	} else {
 		m->deferred++;
 		m->pba |= 1ULL << v;
+		if (trace_on(m->chip->tr, TRACE_IRQ))
+			trace_irq_msi(m->chip->tr, m->owner, v, entry_addr(&m->table[v]),
+				      m->table[v].data, "pending");
 	}
 	pthread_mutex_unlock(&m->lock);
 	return r;

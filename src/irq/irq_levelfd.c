@@ -40,9 +40,20 @@ static int levelfd_msi(void *opaque, uint64_t addr, uint32_t data)
 	return irq_msi(l->parent, addr, data);
 }
 
+/* --trace irq: the GSI leads where the parent chip sends it */
+static int levelfd_describe(void *opaque, unsigned gsi, struct irq_route_desc *d)
+{
+	struct irq_levelfd *l = opaque;
+
+	if (!l->parent->ops->describe_gsi)
+		return -ENOTSUP;
+	return l->parent->ops->describe_gsi(l->parent->opaque, gsi, d);
+}
+
 static const struct irqchip_ops levelfd_ops = {
 	.set_level = levelfd_set_level,
 	.msi = levelfd_msi,
+	.describe_gsi = levelfd_describe,
 };
 
 /* On the I/O thread: the guest EOI'd, the kernel deasserted the GSI. */
@@ -68,7 +79,7 @@ int irq_levelfd_init(struct irq_levelfd *l, struct irqchip *parent,
 	l->fd = l->resample_fd = -1;
 	if (!parent->ops->irqfd_level)
 		return -ENOTSUP;
-	l->chip = (struct irqchip){ &levelfd_ops, l };
+	l->chip = (struct irqchip){ &levelfd_ops, l, parent->tr };
 	l->parent = parent;
 	l->loop = loop;
 	l->gsi = gsi;
@@ -107,7 +118,7 @@ void irq_levelfd_destroy(struct irq_levelfd *l)
 	l->fd = l->resample_fd = -1;
 }
 
-struct irq_line irq_levelfd_line(struct irq_levelfd *l)
+struct irq_line irq_levelfd_line(struct irq_levelfd *l, const char *owner)
 {
-	return (struct irq_line){ &l->chip, l->gsi };
+	return (struct irq_line){ &l->chip, l->gsi, owner };
 }

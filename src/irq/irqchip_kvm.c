@@ -4,9 +4,12 @@
 #include "petrel/irqchip_kvm.h"
 #include "petrel/kvm.h"
 #include "petrel/kvm_routes.h"
+#include "petrel/layout.h"
+#include "petrel/trace.h"
 
 struct irqchip_kvm {
 	int vm_fd;
+	struct tracer *tr; /* --trace kvm: the ioctls below */
 	struct kvm_routes routes;
 	bool routes_up;
 };
@@ -15,8 +18,11 @@ static int kvm_set_level(void *opaque, unsigned gsi, int level)
 {
 	struct irqchip_kvm *k = opaque;
 	struct kvm_irq_level l = { .irq = gsi, .level = (uint32_t)level };
+	int r = kvm_ioctl(k->vm_fd, KVM_IRQ_LINE, &l);
 
-	return kvm_ioctl(k->vm_fd, KVM_IRQ_LINE, &l);
+	if (trace_on(k->tr, TRACE_KVM))
+		trace_kvm(k->tr, "KVM_IRQ_LINE", r, "gsi=%u level=%d", gsi, level);
+	return r;
 }
 
 static int kvm_msi(void *opaque, uint64_t addr, uint32_t data)
@@ -29,6 +35,10 @@ static int kvm_msi(void *opaque, uint64_t addr, uint32_t data)
 	};
 	int r = kvm_ioctl(k->vm_fd, KVM_SIGNAL_MSI, &m);
 
+	/* result 0: the guest blocked it (e.g. masked at the LAPIC), 1: delivered */
+	if (trace_on(k->tr, TRACE_KVM))
+		trace_kvm(k->tr, "KVM_SIGNAL_MSI", r, "addr=0x%llx data=0x%x",
+			  (unsigned long long)addr, data);
 	return r < 0 ? r : 0;
 }
 
@@ -57,8 +67,42 @@ static int kvm_irqfd_level(void *opaque, unsigned gsi, int fd, int resample_fd,
 		.flags = assign ? KVM_IRQFD_FLAG_RESAMPLE : KVM_IRQFD_FLAG_DEASSIGN,
 		.resamplefd = assign ? (uint32_t)resample_fd : 0,
 	};
+	int r = kvm_ioctl(k->vm_fd, KVM_IRQFD, &f);
 
-	return kvm_ioctl(k->vm_fd, KVM_IRQFD, &f);
+	if (trace_on(k->tr, TRACE_KVM))
+		trace_kvm(k->tr, "KVM_IRQFD", r, "fd=%d gsi=%u resamplefd=%d %s", fd,
+			  gsi, resample_fd, assign ? "assign" : "deassign");
+	return r;
+}
+
+/*
+ * --trace irq: where gsi leads in the routing table (kvm_routes.h), and
+ * the entry KVM's IOAPIC holds for that pin now (KVM_GET_IRQCHIP: a VM
+ * ioctl, safe while the vCPUs run; only made while the class is on).
+ */
+static int kvm_describe_gsi(void *opaque, unsigned gsi, struct irq_route_desc *d)
+{
+	struct irqchip_kvm *k = opaque;
+	struct kvm_irqchip c = { .chip_id = KVM_IRQCHIP_IOAPIC };
+	int r;
+
+	d->ioapic_pin = d->pic = -1;
+	if (gsi >= IOAPIC_PINS || gsi == 2)
+		return 0;
+	d->ioapic_pin = gsi == 0 ? 2 : (int)gsi;
+	if ((r = kvm_ioctl_quiet(k->vm_fd, KVM_GET_IRQCHIP, &c)) < 0)
+		return r;
+	d->redir = c.chip.ioapic.redirtbl[d->ioapic_pin].bits;
+	if (gsi < 16) {
+		d->pic = gsi >= 8;
+		d->pic_pin = gsi % 8;
+		c = (struct kvm_irqchip){ .chip_id = d->pic ? KVM_IRQCHIP_PIC_SLAVE
+							    : KVM_IRQCHIP_PIC_MASTER };
+		if ((r = kvm_ioctl_quiet(k->vm_fd, KVM_GET_IRQCHIP, &c)) < 0)
+			return r;
+		d->pic_masked = c.chip.pic.imr >> d->pic_pin & 1;
+	}
+	return 0;
 }
 
 static const struct irqchip_ops kvm_irqchip_ops = {
@@ -68,6 +112,7 @@ static const struct irqchip_ops kvm_irqchip_ops = {
 	.msi_route_set = kvm_route_set,
 	.msi_route_del = kvm_route_del,
 	.irqfd_level = kvm_irqfd_level,
+	.describe_gsi = kvm_describe_gsi,
 };
 
 int irqchip_kvm_get_pic(int vm_fd, struct kvm_pic_state *master,
@@ -86,7 +131,7 @@ int irqchip_kvm_get_pic(int vm_fd, struct kvm_pic_state *master,
 	return 0;
 }
 
-int irqchip_kvm_create(struct irqchip *chip, int vm_fd)
+int irqchip_kvm_create(struct irqchip *chip, int vm_fd, struct tracer *tr)
 {
 	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
 	struct irqchip_kvm *k;
@@ -96,14 +141,15 @@ int irqchip_kvm_create(struct irqchip *chip, int vm_fd)
 	if (!k)
 		return -ENOMEM;
 	k->vm_fd = vm_fd;
+	k->tr = tr;
 	/* chip owns k from here: irqchip_kvm_destroy frees it */
-	*chip = (struct irqchip){ &kvm_irqchip_ops, k };
+	*chip = (struct irqchip){ &kvm_irqchip_ops, k, tr };
 
 	if ((r = kvm_ioctl(vm_fd, KVM_CREATE_IRQCHIP, 0)) < 0)
 		return r;
 	if ((r = kvm_ioctl(vm_fd, KVM_CREATE_PIT2, &pit)) < 0)
 		return r;
-	if ((r = kvm_routes_init(&k->routes, vm_fd, false)) < 0)
+	if ((r = kvm_routes_init(&k->routes, vm_fd, false, tr)) < 0)
 		return r;
 	k->routes_up = true;
 	return 0;

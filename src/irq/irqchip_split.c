@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "petrel/ioapic.h"
+#include "petrel/irq_trace.h"
 #include "petrel/irqchip_split.h"
 #include "petrel/kvm.h"
 #include "petrel/kvm_routes.h"
@@ -55,10 +56,17 @@ static void ioapic_deliver(void *opaque, unsigned pin, uint64_t addr, uint32_t d
 		.data = data,
 	};
 
+	int r;
+
 	if (pin < IOAPIC_PINS)
 		s->delivered[pin]++;
+	if (trace_on(s->env.tr, TRACE_IRQ))
+		trace_irq_ioapic(s->env.tr, pin, ioapic_redir(&s->ioapic, pin), "deliver");
 	/* > 0 delivered, 0 blocked by the guest (e.g. its LAPIC is off) */
-	kvm_ioctl(s->env.vm_fd, KVM_SIGNAL_MSI, &m);
+	r = kvm_ioctl(s->env.vm_fd, KVM_SIGNAL_MSI, &m);
+	if (trace_on(s->env.tr, TRACE_KVM))
+		trace_kvm(s->env.tr, "KVM_SIGNAL_MSI", r, "addr=0x%llx data=0x%x",
+			  (unsigned long long)addr, data);
 }
 
 static void ioapic_route_changed(void *opaque, unsigned pin, uint64_t addr,
@@ -129,6 +137,9 @@ static int split_msi(void *opaque, uint64_t addr, uint32_t data)
 	};
 	int r = kvm_ioctl(s->env.vm_fd, KVM_SIGNAL_MSI, &m);
 
+	if (trace_on(s->env.tr, TRACE_KVM))
+		trace_kvm(s->env.tr, "KVM_SIGNAL_MSI", r, "addr=0x%llx data=0x%x",
+			  (unsigned long long)addr, data);
 	return r < 0 ? r : 0;
 }
 
@@ -153,6 +164,18 @@ static bool split_extint_pending(void *opaque)
 				    memory_order_acquire);
 }
 
+/* --trace irq: the INTA cycle's vector, named by the 8259 and pin it came from */
+static void trace_pic_ack(struct irqchip_split *s, int vector)
+{
+	for (unsigned c = 0; c < 2; c++)
+		if (((unsigned)vector & 0xf8) == s->pic.chip[c].base) {
+			trace_irq_pic(s->env.tr, c, (unsigned)vector & 7, (unsigned)vector,
+				      "deliver");
+			return;
+		}
+	trace_irq_pic(s->env.tr, 0, 7, (unsigned)vector, "spurious");
+}
+
 static int split_extint_ack(void *opaque)
 {
 	struct irqchip_split *s = opaque;
@@ -162,6 +185,8 @@ static int split_extint_ack(void *opaque)
 	if (pic_intr(&s->pic)) {
 		vector = pic_ack(&s->pic);
 		s->extints++;
+		if (trace_on(s->env.tr, TRACE_IRQ))
+			trace_pic_ack(s, vector);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return vector;
@@ -173,8 +198,35 @@ static void split_eoi(void *opaque, uint8_t vector)
 
 	pthread_mutex_lock(&s->lock);
 	s->eois++;
+	if (trace_on(s->env.tr, TRACE_IRQ))
+		for (unsigned pin = 0; pin < IOAPIC_PINS; pin++) {
+			uint64_t e = ioapic_redir(&s->ioapic, pin);
+
+			if ((e & IOAPIC_RTE_VECTOR) == vector && (e & IOAPIC_RTE_REMOTE_IRR))
+				trace_irq_ioapic(s->env.tr, pin, e, "eoi");
+		}
 	ioapic_eoi(&s->ioapic, vector);
 	pthread_mutex_unlock(&s->lock);
+}
+
+/* --trace irq: where gsi leads in petrel's models, as they are now */
+static int split_describe_gsi(void *opaque, unsigned gsi, struct irq_route_desc *d)
+{
+	struct irqchip_split *s = opaque;
+
+	d->ioapic_pin = d->pic = -1;
+	if (gsi >= IOAPIC_PINS || gsi == 2)
+		return 0;
+	pthread_mutex_lock(&s->lock);
+	d->ioapic_pin = gsi == 0 ? 2 : (int)gsi;
+	d->redir = ioapic_redir(&s->ioapic, (unsigned)d->ioapic_pin);
+	if (gsi < 16) {
+		d->pic = gsi >= 8;
+		d->pic_pin = gsi % 8;
+		d->pic_masked = s->pic.chip[d->pic].imr >> d->pic_pin & 1;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return 0;
 }
 
 /* "stats: irqchip split: IOAPIC pin2 1093, pin4 51; ..." */
@@ -207,6 +259,7 @@ static const struct irqchip_ops split_ops = {
 	.extint_ack = split_extint_ack,
 	.eoi = split_eoi,
 	.print_stats = split_print_stats,
+	.describe_gsi = split_describe_gsi,
 };
 
 /*
@@ -270,7 +323,7 @@ int irqchip_split_create(struct irqchip *chip, const struct irqchip_split_env *e
 	pthread_mutex_init(&s->lock, NULL);
 	atomic_init(&s->extint, false);
 	/* chip owns s from here: irqchip_split_destroy frees it */
-	*chip = (struct irqchip){ &split_ops, s };
+	*chip = (struct irqchip){ &split_ops, s, env->tr };
 
 	if (kvm_check_cap(env->vm_fd, KVM_CAP_SPLIT_IRQCHIP) <= 0) {
 		pt_err("--irqchip split: this host's KVM has no KVM_CAP_SPLIT_IRQCHIP "
@@ -279,7 +332,7 @@ int irqchip_split_create(struct irqchip *chip, const struct irqchip_split_env *e
 	}
 	if ((err = kvm_ioctl(env->vm_fd, KVM_ENABLE_CAP, &cap)) < 0)
 		return err;
-	if ((err = kvm_routes_init(&s->routes, env->vm_fd, true)) < 0)
+	if ((err = kvm_routes_init(&s->routes, env->vm_fd, true, env->tr)) < 0)
 		return err;
 	s->routes_up = true;
 

@@ -7,6 +7,7 @@
 
 #include "petrel/kvm.h"
 #include "petrel/kvm_routes.h"
+#include "petrel/trace.h"
 
 static void add_fixed_kernel(struct kvm_irq_routing *rt)
 {
@@ -64,18 +65,21 @@ static int commit(struct kvm_routes *r)
 			add_msi(rt, KVM_ROUTES_MSI_GSI_BASE + i, r->msi[i].addr,
 				r->msi[i].data);
 	err = kvm_ioctl(r->vm_fd, KVM_SET_GSI_ROUTING, rt);
+	if (trace_on(r->tr, TRACE_KVM))
+		trace_kvm(r->tr, "KVM_SET_GSI_ROUTING", err, "entries=%u", rt->nr);
 	free(rt);
 	if (err >= 0)
 		r->commits++;
 	return err < 0 ? err : 0;
 }
 
-int kvm_routes_init(struct kvm_routes *r, int vm_fd, bool split)
+int kvm_routes_init(struct kvm_routes *r, int vm_fd, bool split, struct tracer *tr)
 {
 	int err;
 
 	memset(r, 0, sizeof(*r));
 	r->vm_fd = vm_fd;
+	r->tr = tr;
 	r->split = split;
 	pthread_mutex_init(&r->lock, NULL);
 	/*
@@ -122,8 +126,12 @@ static int irqfd(struct kvm_routes *r, int fd, unsigned gsi, bool assign)
 		.gsi = gsi,
 		.flags = assign ? 0 : KVM_IRQFD_FLAG_DEASSIGN,
 	};
+	int err = kvm_ioctl(r->vm_fd, KVM_IRQFD, &f);
 
-	return kvm_ioctl(r->vm_fd, KVM_IRQFD, &f);
+	if (trace_on(r->tr, TRACE_KVM))
+		trace_kvm(r->tr, "KVM_IRQFD", err, "fd=%d gsi=%u %s", fd, gsi,
+			  assign ? "assign" : "deassign");
+	return err;
 }
 
 int kvm_routes_msi_add(struct kvm_routes *r, int *fd_out)

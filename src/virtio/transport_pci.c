@@ -406,6 +406,7 @@ int virtio_pci_init(struct virtio_pci *p, struct virtio_dev *vdev,
 	if ((err = pci_msix_init(&p->msix, d, CAP_MSIX, 0, nvec, BAR, OFF_MSIX_TABLE,
 				 OFF_MSIX_PBA, chip)) < 0)
 		return err;
+	p->msix.owner = p->vdev->name;
 
 	/* as firmware would leave it: placed and decoding */
 	pci_dev_cfg_set(d, PCI_BASE_ADDRESS_0, (uint32_t)bar_gpa |

@@ -2,6 +2,7 @@
  * The transport-neutral virtio core: features, status, config generation,
  * queue start/reset, and the kick path onto the I/O thread.
  */
+#include <endian.h>
 #include <errno.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
@@ -60,6 +61,10 @@ static void kick_ready(void *opaque, uint32_t events)
 
 	virtio_lock(d);
 	vq->kicks++;
+	if (trace_on(d->tr, TRACE_VIRTIO))
+		trace_emit(d->tr, TRACE_VIRTIO, "kick dev=%s queue=%u kicks=%llu%s", d->name,
+			   q, (unsigned long long)n,
+			   running(d) && vq->vq.ready ? "" : " ignored=not-running");
 	if (running(d) && vq->vq.ready && d->ops->kick)
 		d->ops->kick(d->dev, q);
 	virtio_unlock(d);
@@ -140,6 +145,7 @@ static void reset_locked(struct virtio_dev *d)
 		virtq_reset(&vq->vq);
 		vq->vq.size = vq->max_size;
 		vq->vector = VIRTIO_NO_VECTOR;
+		vq->traced_used = 0;
 	}
 }
 
@@ -171,6 +177,39 @@ void virtio_dev_set_transport(struct virtio_dev *d, struct virtio_transport t)
 	virtio_lock(d);
 	d->t = t;
 	virtio_unlock(d);
+}
+
+void virtio_dev_set_tracer(struct virtio_dev *d, struct tracer *tr)
+{
+	virtio_lock(d);
+	d->tr = tr;
+	virtio_unlock(d);
+}
+
+/*
+ * --trace virtio: the used entries pushed since the last notify, read back
+ * from the used ring (only the device writes it between its pushes and
+ * this call, under the lock; a guest scribbling on it changes a trace
+ * line, nothing else).
+ */
+static void trace_pushes(struct virtio_dev *d, unsigned q, struct virtio_queue *vq)
+{
+	const struct virtq *v = &vq->vq;
+	uint16_t n = (uint16_t)(v->used_idx - vq->traced_used);
+
+	if (!v->used_hva || !v->num) {
+		vq->traced_used = v->used_idx;
+		return;
+	}
+	if (n > v->num) /* more than the ring holds: the older ones are gone */
+		vq->traced_used = (uint16_t)(v->used_idx - v->num);
+	for (; vq->traced_used != v->used_idx; vq->traced_used++) {
+		const vring_used_elem_t *u = &v->used_hva->ring[vq->traced_used & (v->num - 1)];
+
+		trace_emit(d->tr, TRACE_VIRTIO, "push dev=%s queue=%u head=%u len=%u used_idx=%u",
+			   d->name, q, le32toh(u->id), le32toh(u->len),
+			   (uint16_t)(vq->traced_used + 1));
+	}
 }
 
 uint32_t virtio_get_features(struct virtio_dev *d, unsigned sel)
@@ -325,8 +364,28 @@ int virtio_queue_kick_fd(const struct virtio_dev *d, unsigned q)
 void virtio_notify(struct virtio_dev *d, unsigned q)
 {
 	struct virtio_queue *vq = virtio_queue(d, q);
+	bool send, fresh;
 
-	if (!vq || !running(d) || !virtq_should_notify(&vq->vq))
+	if (!vq)
+		return;
+	/* used entries the driver has not been told about (for the trace) */
+	fresh = !vq->vq.signalled_valid || vq->vq.signalled_used != vq->vq.used_idx;
+	if (trace_on(d->tr, TRACE_VIRTIO))
+		trace_pushes(d, q, vq);
+	send = running(d) && virtq_should_notify(&vq->vq);
+	if (trace_on(d->tr, TRACE_VIRTIO) && (send || fresh)) {
+		if (!send)
+			trace_emit(d->tr, TRACE_VIRTIO,
+				   "interrupt dev=%s queue=%u suppressed=%s", d->name, q,
+				   running(d) ? "by-driver" : "not-running");
+		else if (vq->vector != VIRTIO_NO_VECTOR)
+			trace_emit(d->tr, TRACE_VIRTIO, "interrupt dev=%s queue=%u msix_vector=%u",
+				   d->name, q, vq->vector);
+		else
+			trace_emit(d->tr, TRACE_VIRTIO, "interrupt dev=%s queue=%u line=isr",
+				   d->name, q);
+	}
+	if (!send)
 		return;
 	vq->notifies++;
 	if (d->t.notify_queue)

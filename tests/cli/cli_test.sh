@@ -67,6 +67,9 @@ expect "run --help" 0 "--cpu-features" -- run --help
 expect "run --help: the boot marker" 0 "port 0x3f0" -- run --help
 expect "--cpu-features=help" 0 "cx16" -- run --cpu-features=help
 expect "--cpu-features=help, KVM's names" 0 "kvm-pv-eoi" -- run --cpu-features=help
+expect "--trace help" 0 "virtqueue kicks" -- run --trace help
+expect "bad --trace class" 2 'unknown event class "disk"' -- run -k x --trace pio,disk
+expect "--trace without a file name" 2 "no file name after" -- run -k x --trace pio:
 
 # Inputs petrel can judge without KVM: the boot plan is built and the
 # feature names checked before /dev/kvm is opened, so each gets its own
@@ -112,6 +115,7 @@ bad_input_cases() { # FN: expect, expect_nokvm, skip_nokvm
 	$fn "command line too long" 1 "longer than this kernel accepts" -- run -k "$KERNEL" -c "$long"
 	$fn "unknown CPU feature" 1 'unknown feature "warpdrive"' -- run -k "$KERNEL" --cpu-features=-warpdrive
 	$fn "unknown KVM feature" 1 'unknown feature "kvm-warp"' -- run -k "$KERNEL" --cpu-features=-kvmclock,-kvm,-kvm-warp
+	$fn "trace file cannot be opened" 1 "--trace: cannot open /nonexistent/dir/t.log: No such file" -- run -k "$KERNEL" --trace pio:/nonexistent/dir/t.log
 }
 bad_input_cases expect
 if [ $can_unshare -eq 1 ]; then

@@ -128,13 +128,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(z->mem.regions[0].hva, data + ram_off,
 		       size - ram_off < RAM_SIZE ? size - ram_off : RAM_SIZE);
 	bus_init(&z->mmio, "mmio");
-	z->chip = (struct irqchip){ &chip_ops, NULL };
+	z->chip = (struct irqchip){ &chip_ops, NULL, NULL };
 	z->is_mmio = data[0] & 1;
 	if (virtio_dev_init(&z->vdev, "fuzz", VIRTIO_ID_RNG, 1ULL << 5, 2, 16,
 			    sizeof(z->config), &dev_ops, z, &z->mem, NULL) < 0)
 		abort();
 	if (z->is_mmio) {
-		if (virtio_mmio_init(&z->vm, &z->vdev, (struct irq_line){ &z->chip, 16 }) < 0 ||
+		if (virtio_mmio_init(&z->vm, &z->vdev, (struct irq_line){ &z->chip, 16, "vdev" }) < 0 ||
 		    bus_insert(&z->mmio, BAR_AT, VIRTIO_MMIO_SIZE, &virtio_mmio_ops, &z->vm, "m") < 0)
 			abort();
 	} else if (virtio_pci_init(&z->pci, &z->vdev, 0xff0000, &z->mmio, BAR_AT,

@@ -63,8 +63,8 @@ static int setup(void **state)
 	static struct fixture f;
 
 	memset(&f, 0, sizeof(f));
-	f.chip = (struct irqchip){ &rec_chip_ops, &f.rec };
-	if (acpi_pm_init(&f.pm, (struct irq_line){ &f.chip, GSI_SCI },
+	f.chip = (struct irqchip){ &rec_chip_ops, &f.rec, NULL };
+	if (acpi_pm_init(&f.pm, (struct irq_line){ &f.chip, GSI_SCI, "acpi-pm" },
 			 (struct power_ctl){ rec_power, &f.rec }))
 		return -1;
 	*state = &f;

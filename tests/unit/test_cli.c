@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 
 #include "petrel/config.h"
+#include "petrel/trace.h"
 #include "petrel/util.h"
 
 #define ARGV(...) ((char *[]){ "petrel", __VA_ARGS__, NULL })
@@ -365,6 +366,43 @@ static void irqchip(void **state)
 	assert_int_equal(PARSE(&c, err, "run", "-k", "x", "--irqchip"), -EINVAL);
 }
 
+/* --trace: classes add up over repeats, one file, help, bad classes */
+static void trace(void **state)
+{
+	struct cli c;
+	char err[256];
+	(void)state;
+
+	assert_int_equal(PARSE(&c, err, "run", "-k", "bz"), 0);
+	assert_int_equal(c.cfg.trace_mask, 0);
+	assert_null(c.cfg.trace_path);
+	assert_int_equal(PARSE(&c, err, "run", "-k", "bz", "--trace", "pio,mmio:/tmp/t.log"), 0);
+	assert_int_equal(c.cfg.trace_mask, TRACE_PIO | TRACE_MMIO);
+	assert_string_equal(c.cfg.trace_path, "/tmp/t.log");
+	assert_int_equal(PARSE(&c, err, "run", "-k", "bz", "--trace", "irq", "--trace=virtio:/f",
+			       "--trace", "exits"), 0);
+	assert_int_equal(c.cfg.trace_mask, TRACE_IRQ | TRACE_VIRTIO | TRACE_EXITS);
+	assert_string_equal(c.cfg.trace_path, "/f");
+	assert_int_equal(PARSE(&c, err, "run", "-k", "bz", "--trace", "all"), 0);
+	assert_int_equal(c.cfg.trace_mask, TRACE_ALL);
+	assert_null(c.cfg.trace_path);
+	/* help needs no kernel, like --help */
+	assert_int_equal(PARSE(&c, err, "run", "--trace", "help"), 0);
+	assert_int_equal(c.action, CLI_HELP);
+	assert_string_equal(c.help_topic, "trace");
+	assert_non_null(strstr(cli_help("trace"), "exits"));
+	assert_int_equal(PARSE(&c, err, "run", "-k", "bz", "--trace", "pio,disk"), -EINVAL);
+	assert_non_null(strstr(err, "unknown event class \"disk\""));
+	assert_int_equal(PARSE(&c, err, "run", "-k", "bz", "--trace", "pio:"), -EINVAL);
+	assert_non_null(strstr(err, "no file name"));
+	assert_int_equal(PARSE(&c, err, "run", "-k", "bz", "--trace", "pio:/a", "--trace", "irq:/b"),
+			 -EINVAL);
+	assert_non_null(strstr(err, "two trace files"));
+	assert_int_equal(PARSE(&c, err, "run", "-k", "bz", "--trace"), -EINVAL);
+	assert_non_null(strstr(err, "needs a value"));
+	assert_non_null(strstr(cli_help("run"), "--trace EVENTS[:FILE]"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -377,6 +415,7 @@ int main(void)
 		cmocka_unit_test(vconsole),
 		cmocka_unit_test(net),
 		cmocka_unit_test(irqchip),
+		cmocka_unit_test(trace),
 	};
 	return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
 }

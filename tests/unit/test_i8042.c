@@ -59,8 +59,8 @@ static int setup(void **state)
 	f->chip.ops = &rec_ops;
 	f->chip.opaque = f;
 	struct power_ctl p = { rec_power, f };
-	assert_int_equal(i8042_init(&f->k, (struct irq_line){ &f->chip, GSI_KBD },
-				    (struct irq_line){ &f->chip, GSI_MOUSE }, p),
+	assert_int_equal(i8042_init(&f->k, (struct irq_line){ &f->chip, GSI_KBD, "kbd" },
+				    (struct irq_line){ &f->chip, GSI_MOUSE, "aux" }, p),
 			 0);
 	legacy_cf9_init(&f->cf9, p);
 	*state = f;

@@ -68,7 +68,7 @@ static uint64_t triggered(int fd, uint64_t want)
 static void level_semantics(void **state)
 {
 	struct parent p = { 0 };
-	struct irqchip parent = { &with_ops, &p };
+	struct irqchip parent = { &with_ops, &p, NULL };
 	struct irq_levelfd l;
 	struct evloop loop;
 	uint64_t one = 1;
@@ -79,7 +79,7 @@ static void level_semantics(void **state)
 	assert_int_equal(irq_levelfd_init(&l, &parent, 17, &loop), 0);
 	assert_int_equal(p.gsi, 17);
 	assert_int_equal(p.assigned, 1);
-	struct irq_line line = irq_levelfd_line(&l);
+	struct irq_line line = irq_levelfd_line(&l, "test");
 	assert_int_equal(line.gsi, 17);
 
 	irq_line_set(&line, 1);
@@ -104,7 +104,7 @@ static void level_semantics(void **state)
 static void no_level_irqfd_refused(void **state)
 {
 	struct parent p = { 0 };
-	struct irqchip parent = { &without_ops, &p };
+	struct irqchip parent = { &without_ops, &p, NULL };
 	struct irq_levelfd l;
 	(void)state;
 

@@ -48,7 +48,7 @@ static int setup(void **state)
 	struct rtc_clock c = { fake_now, f };
 
 	set_time(f, 2026, 3, 14, 15, 9, 26, 6); /* Saturday */
-	assert_int_equal(rtc_init(&f->r, &c, (struct irq_line){ NULL, GSI_RTC }), 0);
+	assert_int_equal(rtc_init(&f->r, &c, (struct irq_line){ NULL, GSI_RTC, "rtc" }), 0);
 	*state = f;
 	return 0;
 }
@@ -259,7 +259,7 @@ static void test_host_clock(void **state)
 	struct tm tm;
 	uint8_t c, y;
 
-	assert_int_equal(rtc_init(&r, NULL, (struct irq_line){ NULL, GSI_RTC }), 0);
+	assert_int_equal(rtc_init(&r, NULL, (struct irq_line){ NULL, GSI_RTC, "rtc" }), 0);
 	assert_int_equal(rtc_host_clock_now(NULL, &tm), 0);
 	rtc_ops.write(&r, 0, RTC_CENTURY, 1);
 	c = (uint8_t)rtc_ops.read(&r, 1, 1);

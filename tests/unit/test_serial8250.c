@@ -69,7 +69,7 @@ static int setup(void **state)
 	r->chip.ops = &rec_ops;
 	r->chip.opaque = r;
 	r->room = SIZE_MAX;
-	struct irq_line line = { &r->chip, GSI_SERIAL0 };
+	struct irq_line line = { &r->chip, GSI_SERIAL0, "com1" };
 	struct serial8250_sink sink = { rec_write, rec_rx_ready, r };
 	assert_int_equal(serial8250_init(&r->s, line, sink), 0);
 	*state = r;

@@ -109,7 +109,7 @@ static int setup(void **state)
 					 &r->mem, NULL),
 			 0);
 	assert_int_equal(virtio_mmio_init(&r->m, &r->d,
-					  (struct irq_line){ &r->chip, 16 }),
+					  (struct irq_line){ &r->chip, 16, "vdev" }),
 			 0);
 	*state = r;
 	return 0;

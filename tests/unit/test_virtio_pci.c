@@ -97,7 +97,7 @@ static int setup(void **state)
 	assert_non_null(f);
 	assert_int_equal(guest_mem_init(&f->mem, 1 << 20), 0);
 	bus_init(&f->mmio, "mmio");
-	f->chip = (struct irqchip){ &rec_ops, &f->msi };
+	f->chip = (struct irqchip){ &rec_ops, &f->msi, NULL };
 	memcpy(f->dev.config, "\x11\x22\x33\x44\x55\x66\x77\x88", 8);
 	assert_int_equal(virtio_dev_init(&f->vdev, "virtio-test", VIRTIO_ID_RNG,
 					 1ULL << 3, 2, 64, 8, &dummy_ops, &f->dev,
@@ -475,7 +475,7 @@ static void msix_through_irqfd(void **state)
 {
 	struct fx *f = *state;
 	struct route_rec rr = { .n = 0 };
-	struct irqchip chip = { &route_ops, &rr };
+	struct irqchip chip = { &route_ops, &rr, NULL };
 	struct virtio_dev v2;
 	struct virtio_pci p2;
 	struct bus mmio;
