@@ -53,15 +53,16 @@ bad=0
 ok() { echo "     ok   $1"; }
 no() { echo "     FAIL $1"; bad=1; }
 
-# boot NAME SCRIPT PETREL-OPTIONS...: runs the guest; sets rc and log
+# boot NAME SCRIPT PETREL-OPTIONS...: runs the guest; sets rc and log.
+# $APPEND, if set, goes at the end of the guest's command line.
 boot() {
 	local name=$1 script=$2
 	shift 2
 	log=$logs/virtio-$name.log
 	initrd_with "$script" "$work/$name.img.initrd"
 	timeout -s TERM "$TIMEOUT" "$PETREL" run -k "$KERNEL" --initrd "$work/$name.img.initrd" \
-		--cmdline "console=ttyS0 panic=-1 quiet petrel.test=script" --stats "$@" \
-		</dev/null >"$log" 2>&1
+		--cmdline "console=ttyS0 panic=-1 quiet petrel.test=script${APPEND:+ $APPEND}" \
+		--stats "$@" </dev/null >"$log" 2>&1
 	rc=$?
 }
 has() { grep -qE -- "$1" "$log"; }
@@ -75,20 +76,57 @@ finish() { # name
 	bad=0
 }
 
+# The sum of the per-CPU counts on the /proc/interrupts lines the guest
+# printed with TAG (IRQ-A before the I/O, IRQ-B after) whose rest matches RE.
+irq_sum() { # tag re
+	grep -a "^$1 " "$log" | grep -E -- "$2" |
+		awk '{ for (i = 3; i <= NF && $i ~ /^[0-9]+$/; i++) t += $i } END { print t + 0 }'
+}
+
+# How the disk's interrupts came, from the guest's /proc/interrupts: by
+# INTx (an IO-APIC line, level: fasteoi) with pci=nomsi, else by MSI-X
+# (PCI-MSI lines, one per queue and one for config); either way the count
+# moved while the guest read and wrote.
+check_irq_lines() { # nomsi
+	local dev a b
+	dev=$(grep -a -m1 '^VDEV ' "$log" | tr -d '\r' | cut -d' ' -f2)
+	[ -n "$dev" ] || { no "the guest did not say which virtio device vda is"; return; }
+	if [ "$1" = 1 ]; then
+		has "^IRQ-B .*IO-APIC.*fasteoi +$dev\s*\$" &&
+			ok "$dev on an IO-APIC fasteoi (level) line: $(grep -a -m1 "^IRQ-B .* $dev" "$log" | tr -s ' ' | cut -d' ' -f2-)" ||
+			no "no IO-APIC fasteoi line for $dev: $(grep -a '^IRQ-B' "$log" | tr '\n' '|')"
+		has "^IRQ-B .*MSI.* $dev" && no "$dev still has MSI lines"
+		a=$(irq_sum IRQ-A " $dev\s*\$") b=$(irq_sum IRQ-B " $dev\s*\$")
+	else
+		has "^IRQ-B .*PCI-MSI.* $dev-req" &&
+			ok "$dev's queue on a PCI-MSI line: $(grep -a -m1 "^IRQ-B .* $dev-req" "$log" | tr -s ' ' | cut -d' ' -f2-)" ||
+			no "no PCI-MSI line for $dev's queue: $(grep -a '^IRQ-B' "$log" | tr '\n' '|')"
+		has "^IRQ-B .*IO-APIC.* $dev\s*\$" && no "$dev also has an IO-APIC line"
+		a=$(irq_sum IRQ-A " $dev-req") b=$(irq_sum IRQ-B " $dev-req")
+	fi
+	[ "$b" -gt "$a" ] && ok "its interrupt count moved during the I/O: $a -> $b" ||
+		no "its interrupt count did not move: $a -> $b"
+}
+
 # The guest checks data.bin, writes new.txt, syncs; the host reads it back.
+# With APPEND=pci=nomsi the virtio-pci disk interrupts by INTx.
 case_rw() { # name transport io [petrel options...]
-	local name=$1 transport=$2 io=$3 img=$work/$1.ext4 sum token
+	local name=$1 transport=$2 io=$3 img=$work/$1.ext4 sum token nomsi=0
 	shift 3
-	echo "  -- $name: ext4 on virtio-blk over virtio-$transport, io=$io${*:+ $*}: read, write, sync, read back on the host"
+	[[ " ${APPEND:-} " == *" pci=nomsi "* ]] && nomsi=1
+	echo "  -- $name: ext4 on virtio-blk over virtio-$transport, io=$io${*:+ $*}${APPEND:+, guest $APPEND}: read, write, sync, read back on the host"
 	sum=$(make_image "$img")
 	token="petrel-$name-$RANDOM$RANDOM"
 	cat >"$work/$name.sh" <<EOF
 mkdir -p /mnt && mount -t ext4 /dev/vda /mnt || { echo "MOUNT-FAILED"; exit 1; }
+echo "VDEV \$(basename \$(readlink /sys/block/vda/device))"
+grep -i virtio /proc/interrupts | sed 's/^/IRQ-A /'
 echo "GUEST-SUM \$(sha256sum /mnt/data.bin | cut -d' ' -f1)"
-cat /sys/block/vda/serial 2>/dev/null | sed 's/^/SERIAL /'
+echo "SERIAL \$(cat /sys/block/vda/serial 2>/dev/null)"
 echo "$token" >/mnt/new.txt
 head -c 300000 /mnt/data.bin >>/mnt/new.txt
 sync
+grep -i virtio /proc/interrupts | sed 's/^/IRQ-B /'
 umount /mnt && echo "UMOUNT-OK"
 EOF
 	boot "$name" "$work/$name.sh" --disk "$img,io=$io,transport=$transport,serial=sn-$name" "$@"
@@ -97,9 +135,16 @@ EOF
 	local want_k="ioeventfd" want_i="irqfd"
 	[[ " $* " == *" --no-ioeventfd "* ]] && want_k=trapped
 	[[ " $* " == *" --no-irqfd "* ]] && want_i=ioctl
-	has "stats: virtio-blk0 \(virtio-$transport\): [0-9]+ kicks \($want_k\), [0-9]+ interrupts \($want_i\)" &&
-		ok "kicks by $want_k, interrupts by $want_i" ||
+	local irq_re="\($want_i\)" how=$want_i
+	# with INTx, --stats says how often the line went up, and where
+	if [ $nomsi = 1 ]; then
+		irq_re="\(MSI-X: 0 by $want_i; INTx on GSI 1[01]: line raised [1-9][0-9]* times by $want_i\)"
+		how="INTx, by $want_i"
+	fi
+	has "stats: virtio-blk0 \(virtio-$transport\): [0-9]+ kicks \($want_k\), [0-9]+ interrupts $irq_re" &&
+		ok "kicks by $want_k, interrupts by $how" ||
 		no "not kicks by $want_k / interrupts by $want_i: $(grep -m1 'stats: virtio-blk0 (' "$log")"
+	[ "$transport" = pci ] && check_irq_lines $nomsi
 	has "GUEST-SUM $sum" && ok "the guest read data.bin intact (sha256 $sum)" ||
 		no "the guest's sha256 of data.bin differs: $(grep -m1 GUEST-SUM "$log")"
 	has "SERIAL sn-$name" && ok "serial sn-$name in /sys/block/vda/serial" || no "serial not seen"
@@ -346,7 +391,8 @@ EOF
 	finish
 }
 
-cases=(rw-pci-uring rw-pci-sync rw-mmio-uring rw-mmio-sync rw-pci-plain rw-mmio-plain ro kill9 full
+cases=(rw-pci-uring rw-pci-sync rw-mmio-uring rw-mmio-sync rw-pci-plain rw-mmio-plain
+	rw-pci-intx rw-pci-intx-plain ro kill9 full
 	rng-pci rng-mmio console-pci console-mmio console-stdio)
 only=("$@")
 for c in "${cases[@]}"; do
@@ -355,6 +401,9 @@ for c in "${cases[@]}"; do
 	fi
 	case $c in
 	# plain: without the KVM fast paths (trapped notifies, MSIs by ioctl)
+	# intx: the guest has no MSI (pci=nomsi), so virtio-pci interrupts by INTx
+	rw-pci-intx) APPEND=pci=nomsi case_rw "$c" pci uring ;;
+	rw-pci-intx-plain) APPEND=pci=nomsi case_rw "$c" pci uring --no-ioeventfd --no-irqfd ;;
 	rw-*-plain) IFS=- read -r _ t _ <<<"$c"; case_rw "$c" "$t" uring --no-ioeventfd --no-irqfd ;;
 	rw-*) IFS=- read -r _ t io <<<"$c"; case_rw "$c" "$t" "$io" ;;
 	ro) case_ro ;;
