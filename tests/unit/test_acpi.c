@@ -10,7 +10,10 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "petrel/acpi.h"
 #include "petrel/layout.h"
@@ -410,6 +413,75 @@ static void test_prt(void **s)
 	guest_mem_destroy(&m);
 }
 
+/* The file's text without whitespace (NULL if unreadable); free it. */
+static char *squeezed(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *out;
+	size_t n = 0;
+	int c;
+
+	if (!f)
+		return NULL;
+	out = malloc(1 << 20);
+	assert_non_null(out);
+	while ((c = fgetc(f)) != EOF && n < (1 << 20) - 1)
+		if (c != ' ' && c != '\n' && c != '\t' && c != '\r')
+			out[n++] = (char)c;
+	out[n] = 0;
+	fclose(f);
+	return out;
+}
+
+/*
+ * An outside reader: ACPICA's disassembler (iasl -d, acpica-tools) reads
+ * the DSDT back, and its ASL compiles again without an error. Skipped
+ * where iasl is missing (tools/deps.sh installs it).
+ */
+static void test_iasl(void **s)
+{
+	(void)s;
+	struct guest_mem m;
+	char dir[] = "/tmp/petrel-iasl.XXXXXX", cmd[512], path[256];
+	const uint8_t *dsdt;
+	char *dsl;
+	FILE *f;
+
+	if (system("command -v iasl >/dev/null 2>&1") != 0)
+		skip();
+	assert_int_equal(guest_mem_init(&m, 16 * MiB), 0);
+	assert_int_equal(acpi_write(&m, ACPI_TABLES_ADDR, ACPI_TABLES_SIZE,
+				    &(struct acpi_cfg){ .ncpus = 1, .nr_virtio_mmio = 2 },
+				    NULL), 0);
+	dsdt = find_dsdt(&m);
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/dsdt.dat", dir);
+	f = fopen(path, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(dsdt, 1, le32_get(dsdt + 4), f), le32_get(dsdt + 4));
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "cd %s && iasl -d dsdt.dat >out 2>&1 && iasl -tc dsdt.dsl >>out 2>&1",
+		 dir);
+	int rc = system(cmd);
+	snprintf(path, sizeof(path), "%s/dsdt.dsl", dir);
+	dsl = squeezed(path);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(rc, 0);
+	assert_non_null(dsl);
+	assert_non_null(strstr(dsl, "Device(PCI0)"));
+	assert_non_null(strstr(dsl, "Name(_PRT,Package(0x7C)//_PRT:PCIRoutingTable{"
+				    "Package(0x04){0x0001FFFF,Zero,Zero,0x0A},"
+				    "Package(0x04){0x0001FFFF,One,Zero,0x0B},"
+				    "Package(0x04){0x0001FFFF,0x02,Zero,0x0B},"
+				    "Package(0x04){0x0001FFFF,0x03,Zero,0x0A},"
+				    "Package(0x04){0x0002FFFF,Zero,Zero,0x0B},"));
+	assert_non_null(strstr(dsl, "Package(0x04){0x001FFFFF,0x03,Zero,0x0B}})}"));
+	assert_non_null(strstr(dsl, "Device(VRT1)"));
+	free(dsl);
+	guest_mem_destroy(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -420,6 +492,7 @@ int main(void)
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_virtio_mmio),
 		cmocka_unit_test(test_prt),
+		cmocka_unit_test(test_iasl),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
