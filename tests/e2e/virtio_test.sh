@@ -161,6 +161,61 @@ EOF
 	finish
 }
 
+# Three disks on virtio-pci with pci=nomsi: slots 1, 2, 3 swizzle to wires
+# B, C, D, i.e. GSIs 10, 11, 11, so vdb and vdc share one level line. Both
+# are read and written at once; each must get its interrupts (a line
+# dropped by one device while the other still holds it would hang the
+# other's I/O), and the guest must show the two on one IO-APIC line.
+case_intx_shared() { # name [petrel options...]
+	local name=$1 i sums=() token=$RANDOM$RANDOM
+	shift
+	echo "  -- $name: three disks over virtio-pci, guest pci=nomsi${*:+, $*}: two share GSI 11; both read and written at once"
+	for i in 0 1 2; do
+		sums+=("$(make_image "$work/$name-$i.ext4")")
+	done
+	cat >"$work/$name.sh" <<EOF
+for d in vdb vdc; do
+	mkdir -p /m\$d && mount -t ext4 /dev/\$d /m\$d || echo "MOUNT-FAILED \$d"
+	echo "VDEV \$d \$(basename \$(readlink /sys/block/\$d/device))"
+done
+grep -i virtio /proc/interrupts | sed 's/^/IRQ-A /'
+for d in vdb vdc; do
+	( echo "GUEST-SUM \$d \$(sha256sum /m\$d/data.bin | cut -d' ' -f1)"
+	  head -c 300000 /m\$d/data.bin >/m\$d/copy.bin && echo "$token" >>/m\$d/copy.bin && sync ) &
+done
+wait
+grep -i virtio /proc/interrupts | sed 's/^/IRQ-B /'
+umount /mvdb && umount /mvdc && echo "UMOUNT-OK"
+EOF
+	boot "$name" "$work/$name.sh" --disk "$work/$name-0.ext4" --disk "$work/$name-1.ext4" \
+		--disk "$work/$name-2.ext4" "$@"
+	[ $rc -eq 0 ] && ok "exit status 0 (guest poweroff)" || no "exit status $rc"
+	local d1 d2 a b got want
+	d1=$(grep -a '^VDEV vdb ' "$log" | tr -d '\r' | cut -d' ' -f3)
+	d2=$(grep -a '^VDEV vdc ' "$log" | tr -d '\r' | cut -d' ' -f3)
+	if [ -n "$d1" ] && [ -n "$d2" ] &&
+		has "^IRQ-B +11: .*IO-APIC +11-fasteoi +($d1, $d2|$d2, $d1)\s*\$"; then
+		ok "$d1 and $d2 share IO-APIC line 11: $(grep -a -m1 '^IRQ-B *11:' "$log" | tr -s ' ' | cut -d' ' -f2-)"
+	else
+		no "no shared IO-APIC line 11 for vdb and vdc ($d1, $d2): $(grep -a '^IRQ-B' "$log" | tr '\n' '|')"
+	fi
+	a=$(irq_sum IRQ-A "11-fasteoi") b=$(irq_sum IRQ-B "11-fasteoi")
+	[ "$b" -gt "$a" ] && ok "line 11's count moved during the I/O: $a -> $b" ||
+		no "line 11's count did not move: $a -> $b"
+	has "GUEST-SUM vdb ${sums[1]}" && has "GUEST-SUM vdc ${sums[2]}" &&
+		ok "the guest read data.bin intact on both" ||
+		no "a data.bin sum differs: $(grep -a GUEST-SUM "$log" | tr '\n' ' ')"
+	has "UMOUNT-OK" && ok "unmounted cleanly" || no "umount failed"
+	for i in 1 2; do
+		got=$(debugfs -R "cat /copy.bin" "$work/$name-$i.ext4" 2>/dev/null | sha256sum | cut -d' ' -f1)
+		want=$({ debugfs -R "cat /data.bin" "$work/$name-$i.ext4" 2>/dev/null | head -c 300000
+			echo "$token"; } | sha256sum | cut -d' ' -f1)
+		[ "$got" = "$want" ] && ok "disk $i: the host finds copy.bin, content right" ||
+			no "disk $i: copy.bin sha256 $got, want $want"
+	done
+	finish
+}
+
 case_ro() {
 	local img=$work/ro.ext4 sum before after
 	echo "  -- ro: a read-only disk refuses writes in the guest, and the image is untouched"
@@ -392,7 +447,7 @@ EOF
 }
 
 cases=(rw-pci-uring rw-pci-sync rw-mmio-uring rw-mmio-sync rw-pci-plain rw-mmio-plain
-	rw-pci-intx rw-pci-intx-plain ro kill9 full
+	rw-pci-intx rw-pci-intx-plain intx-shared intx-shared-plain ro kill9 full
 	rng-pci rng-mmio console-pci console-mmio console-stdio)
 only=("$@")
 for c in "${cases[@]}"; do
@@ -404,6 +459,8 @@ for c in "${cases[@]}"; do
 	# intx: the guest has no MSI (pci=nomsi), so virtio-pci interrupts by INTx
 	rw-pci-intx) APPEND=pci=nomsi case_rw "$c" pci uring ;;
 	rw-pci-intx-plain) APPEND=pci=nomsi case_rw "$c" pci uring --no-ioeventfd --no-irqfd ;;
+	intx-shared) APPEND=pci=nomsi case_intx_shared "$c" ;;
+	intx-shared-plain) APPEND=pci=nomsi case_intx_shared "$c" --no-ioeventfd --no-irqfd ;;
 	rw-*-plain) IFS=- read -r _ t _ <<<"$c"; case_rw "$c" "$t" uring --no-ioeventfd --no-irqfd ;;
 	rw-*) IFS=- read -r _ t io <<<"$c"; case_rw "$c" "$t" "$io" ;;
 	ro) case_ro ;;
