@@ -438,7 +438,7 @@ int virtio_pci_init(struct virtio_pci *p, struct virtio_dev *vdev,
 	pci_dev_cfg_set(d, PCI_SUBSYSTEM_ID, vdev->device_id, 2);
 	pci_dev_cfg_set(d, PCI_STATUS, PCI_STATUS_CAP_LIST, 2);
 	pci_dev_cfg_set(d, PCI_CAPABILITY_LIST, CAP_COMMON, 1);
-	pci_dev_cfg_set(d, PCI_INTERRUPT_PIN, 1, 1); /* INTA#: 4.1.5.3 */
+	pci_dev_cfg_set(d, PCI_INTERRUPT_PIN, 1, 1); /* INTA#, as a one-function device has */
 	if ((err = pci_dev_set_bar(d, BAR, VIRTIO_PCI_BAR_SIZE,
 				   PCI_BASE_ADDRESS_MEM_TYPE_64)) < 0)
 		return err;
