@@ -16,6 +16,7 @@
 
 #include "petrel/console.h"
 #include "petrel/irq_levelfd.h"
+#include "petrel/irq_shared.h"
 #include "petrel/kvm.h"
 #include "petrel/util.h"
 #include "petrel/net_slirp.h"
@@ -52,7 +53,8 @@ struct vdev {
 	struct virtio_mmio *mmio;
 	uint64_t mmio_base;
 	bool mmio_ioev; /* its QueueNotify is on KVM_IOEVENTFD */
-	struct irq_levelfd *lfd; /* virtio-mmio's line on irqfd, or NULL */
+	struct irq_levelfd *lfd; /* its level line on irqfd, or NULL */
+	struct irq_shared_src *isrc; /* virtio-pci's INTx without irqfd */
 };
 
 struct vm_virtio {
@@ -62,6 +64,8 @@ struct vm_virtio {
 	int vm_fd;
 	bool ioeventfd_any_len;
 	struct tracer *tr; /* --trace kvm: the KVM_IOEVENTFDs */
+	bool shared_ok;
+	struct irq_shared shared; /* the PCI INTx lines, several devices each */
 };
 
 /* KVM_IOEVENTFD: a guest write to gpa signals fd inside KVM, no exit to us. */
@@ -136,8 +140,10 @@ static int place_mmio(struct vm *vm, struct vm_virtio *v, struct vdev *d,
 		if (err == 0) {
 			line = irq_levelfd_line(d->lfd, d->vdev->name);
 		} else {
-			pt_warn("%s: no irqfd for GSI %u (%s): its interrupts go by ioctl",
-				d->vdev->name, s->gsi, strerror(-err));
+			/* -ENOTSUP: the split irqchip (no resampling irqfd there) */
+			if (err != -ENOTSUP)
+				pt_warn("%s: no irqfd for GSI %u (%s): its interrupts go by ioctl",
+					d->vdev->name, s->gsi, strerror(-err));
 			free(d->lfd);
 			d->lfd = NULL;
 		}
@@ -169,6 +175,45 @@ static int place_mmio(struct vm *vm, struct vm_virtio *v, struct vdev *d,
 	return 0;
 }
 
+/*
+ * The INTx line of a virtio-pci function in its slot. Other functions may
+ * share the GSI, so the line must be the OR of theirs: KVM ORs irqfds
+ * (each resampling irqfd has its own source), the plain path goes through
+ * v->shared, which ORs the ioctl-driven ones.
+ */
+static int place_intx(struct vm *vm, struct vm_virtio *v, struct vdev *d,
+		      unsigned gsi)
+{
+	int err;
+
+	if (!vm->cfg->no_irqfd) {
+		d->lfd = calloc(1, sizeof(*d->lfd));
+		if (!d->lfd)
+			return -ENOMEM;
+		err = irq_levelfd_init(d->lfd, &vm->irqchip, gsi, &vm->io);
+		if (err == 0) {
+			virtio_pci_set_intx(d->pci, irq_levelfd_line(d->lfd, d->vdev->name));
+			return 0;
+		}
+		/* -ENOTSUP: the split irqchip, whose lines are ioctl-free already */
+		if (err != -ENOTSUP)
+			pt_warn("%s: no irqfd for its INTx line, GSI %u (%s): it goes by ioctl",
+				d->vdev->name, gsi, strerror(-err));
+		free(d->lfd);
+		d->lfd = NULL;
+	}
+	d->isrc = calloc(1, sizeof(*d->isrc));
+	if (!d->isrc)
+		return -ENOMEM;
+	if ((err = irq_shared_src_init(d->isrc, &v->shared, gsi)) < 0) {
+		free(d->isrc);
+		d->isrc = NULL;
+		return err;
+	}
+	virtio_pci_set_intx(d->pci, irq_shared_line(d->isrc, d->vdev->name));
+	return 0;
+}
+
 static int place_pci(struct vm *vm, struct vm_virtio *v, struct pci_host *host,
 		     struct vdev *d, uint32_t class_code, unsigned nth)
 {
@@ -196,7 +241,7 @@ static int place_pci(struct vm *vm, struct vm_virtio *v, struct pci_host *host,
 		pt_err("%s: no PCI slot: %s", d->vdev->name, strerror(-err));
 		return err;
 	}
-	return 0;
+	return place_intx(vm, v, d, pci_intx_gsi((unsigned)err, 0));
 }
 
 /* The mmio slot the boot plan gave device (kind, index), or NULL. */
@@ -308,6 +353,9 @@ int vm_virtio_create(struct vm *vm, struct pci_host *host, struct evloop *loop,
 	*out = v;
 	v->vm_fd = vm->vm_fd;
 	v->tr = &vm->tracer;
+	if ((err = irq_shared_init(&v->shared, &vm->irqchip)) < 0)
+		return err;
+	v->shared_ok = true;
 	v->ioeventfd_any_len = kvm_check_cap(vm->kvm_fd, KVM_CAP_IOEVENTFD_ANY_LENGTH) > 0;
 
 	for (unsigned i = 0; i < cfg->nr_disks + 2; i++) {
@@ -394,14 +442,43 @@ void vm_virtio_destroy(struct vm_virtio *v)
 		if (d->lfd)
 			irq_levelfd_destroy(d->lfd);
 		free(d->lfd);
+		if (d->isrc)
+			irq_shared_src_release(d->isrc);
+		free(d->isrc);
 		free(d->pci);
 		free(d->mmio);
 	}
+	if (v->shared_ok)
+		irq_shared_destroy(&v->shared);
 	free(v);
+}
+
+/*
+ * How a device's interrupts went: " (irqfd)" or " (ioctl)" when one path
+ * carried them all; a virtio-pci function whose driver used INTx (no MSI-X,
+ * e.g. pci=nomsi) says how often its line went up, and on which GSI.
+ */
+static const char *irq_how(const struct vdev *d, char *buf, size_t len)
+{
+	const char *intx_path = d->lfd ? "irqfd" : "ioctl";
+	uint64_t intx;
+
+	if (!d->pci)
+		return d->lfd ? " (irqfd)" : " (ioctl)";
+	intx = virtio_pci_intx_count(d->pci);
+	if (!intx)
+		return d->pci->msix.irqfd ? " (irqfd)" : " (ioctl)";
+	snprintf(buf, len, " (MSI-X: %llu by %s; INTx on GSI %u: line raised %llu times by %s)",
+		 (unsigned long long)(d->pci->msix.sent + d->pci->msix.deferred),
+		 d->pci->msix.irqfd ? "irqfd" : "ioctl", d->pci->intx.gsi,
+		 (unsigned long long)intx, intx_path);
+	return buf;
 }
 
 void vm_virtio_print_stats(const struct vm_virtio *v)
 {
+	char how[128];
+
 	if (!v)
 		return;
 	for (unsigned i = 0; i < v->nr; i++) {
@@ -416,8 +493,7 @@ void vm_virtio_print_stats(const struct vm_virtio *v)
 			d->pci ? "virtio-pci" : "virtio-mmio",
 			(unsigned long long)kicks,
 			(d->pci && d->pci->ioev_on) || d->mmio_ioev ? " (ioeventfd)" : " (trapped)",
-			(unsigned long long)notifies,
-			(d->pci && d->pci->msix.irqfd) || d->lfd ? " (irqfd)" : " (ioctl)");
+			(unsigned long long)notifies, irq_how(d, how, sizeof(how)));
 
 		if (d->blk)
 			virtio_blk_print_stats(d->blk);

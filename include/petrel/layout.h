@@ -10,7 +10,7 @@
  *   0x0009fc00  EBDA (reserved, empty)
  *   0x000e0000  ACPI tables, RSDP first (reserved in e820)
  *   0x000f0000  MP floating pointer and MP table (in the reserved BIOS area,
- *               which Linux scans; the 1 KiB EBDA would hold only 39 CPUs)
+ *               which Linux scans; the 1 KiB EBDA would not hold its PCI routing)
  *   0x00100000  in-guest-decompressor bzImage load address
  *   0x01000000  a vmlinux is loaded at its own physical addresses (16 MiB)
  *   top of low RAM: the initrd, as high as the kernel allows
@@ -75,6 +75,24 @@
 #define VIRTIO_MMIO_SLOT_BASE(i) \
 	(VIRTIO_MMIO_BASE + (unsigned long long)(i) * VIRTIO_MMIO_STRIDE)
 #define VIRTIO_MMIO_SLOT_GSI(i) (VIRTIO_MMIO_GSI_BASE + (unsigned)(i))
+
+/*
+ * PCI INTx (pci_intx_gsi() in pci.h): the pin of slot s's INTx# pin p
+ * (INTA..INTD = 0..3) after the usual swizzle ((s + p) % 4, what a
+ * riser or a PCI-to-PCI bridge does to spread functions over four
+ * wires), and that wire's GSI: A and B share PCI_INTX_GSI_AB, C and D
+ * PCI_INTX_GSI_CD, as QEMU's PIIX link routing does by default (10, 10,
+ * 11, 11). Why 10 and 11: they are the ISA lines no PC device claims
+ * (0/2 PIT, 1 keyboard, 3/4 serial, 8 RTC, 9 SCI, 12 mouse are used
+ * here), and 16..23 belong to the virtio-mmio slots. A PCI line is
+ * shared, level-triggered and active-low; the DSDT's _PRT and the MP
+ * table both say so, and their ELCR bits are set as firmware would.
+ * KVM's IOAPIC takes KVM_IRQ_LINE level 1 as "asserted" whatever the
+ * polarity, so a device raises its line with 1 as everywhere else.
+ */
+#define PCI_INTX_GSI_AB 10
+#define PCI_INTX_GSI_CD 11
+#define PCI_INTX_ELCR ((1u << PCI_INTX_GSI_AB) | (1u << PCI_INTX_GSI_CD))
 
 /* I/O ports of the legacy devices. */
 #define PORT_SERIAL0 0x3f8

@@ -10,6 +10,8 @@
  *   - one IOAPIC, id = ncpus (the first id after the LAPICs), at IOAPIC_ADDR
  *   - ISA IRQ 0 (PIT) -> IOAPIC pin 2, IRQs 1 and 3..15 -> the same pin,
  *     and the 8259's ExtINT on pin 0 (virtual wire mode)
+ *   - PCI INTx: every pin of slots 1..31 -> pci_intx_gsi() (pci.h),
+ *     level-triggered, active-low, as the DSDT's _PRT says
  *   - ExtINT -> LINT0 and NMI -> LINT1 on every local APIC
  */
 #ifndef PETREL_MPTABLE_H
@@ -26,12 +28,13 @@
 #define MPTABLE_LAPIC_VERSION 0x14 /* what KVM's local APIC reports */
 
 /*
- * Sizes: the floating pointer, header, buses, IOAPIC and the 18 interrupt
- * entries take MPTABLE_FIXED_SIZE bytes, each vCPU MPTABLE_CPU_SIZE more.
+ * Sizes: the floating pointer, header, buses, IOAPIC and the 142 interrupt
+ * entries (18 ISA and local, 124 PCI) take MPTABLE_FIXED_SIZE bytes, each
+ * vCPU MPTABLE_CPU_SIZE more.
  * APIC ids are 8 bits, 0xff is broadcast and the IOAPIC takes id ncpus,
  * so 254 is the ceiling whatever the space.
  */
-#define MPTABLE_FIXED_SIZE 228u
+#define MPTABLE_FIXED_SIZE 1220u
 #define MPTABLE_CPU_SIZE 20u
 #define MPTABLE_APIC_ID_MAX_CPUS 254u
 #define MPTABLE_MAX_CPUS_IN(space)                                          \
@@ -41,8 +44,8 @@
 		 ? MPTABLE_APIC_ID_MAX_CPUS                                  \
 		 : (unsigned)(((space) - MPTABLE_FIXED_SIZE) / MPTABLE_CPU_SIZE))
 /*
- * For petrel's layout.h placement: 39 in the 1 KiB EBDA, 254 if the table
- * moves to the 64 KiB BIOS area at 0xF0000.
+ * For petrel's layout.h placement, the 64 KiB BIOS area at 0xF0000: 254.
+ * (The 1 KiB EBDA would no longer hold the PCI routing at all.)
  */
 #define MPTABLE_MAX_CPUS MPTABLE_MAX_CPUS_IN(MPTABLE_SPACE)
 

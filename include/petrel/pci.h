@@ -27,6 +27,12 @@
  *   interrupt pin and BARs read-only; pci_dev_set_bar opens a BAR.
  * - Device hooks run with the host lock held: they must not call into the
  *   host. Devices are added before the vCPUs run.
+ * - INTx: a function that has a pin says so in PCI_INTERRUPT_PIN (1..4 =
+ *   INTA#..INTD#, 0 = none); pci_intx_gsi() is where that pin reaches the
+ *   IOAPIC, the routing the DSDT's _PRT and the MP table describe. The
+ *   Command register's INTx Disable bit is the guest's; a device that has
+ *   a pin honours it and reports its request in the Status register's
+ *   Interrupt Status bit (PCI 3.0, 6.2.2 and 6.2.3).
  */
 #ifndef PETREL_PCI_H
 #define PETREL_PCI_H
@@ -35,6 +41,7 @@
 #include <stdint.h>
 
 #include "petrel/bus.h"
+#include "petrel/layout.h"
 
 #define PCI_MAX_DEVICES 32
 #define PCI_CFG_SIZE 256
@@ -132,5 +139,20 @@ void pci_host_cfg_write(struct pci_host *h, unsigned bus, unsigned dev,
 			unsigned size);
 
 extern const struct bus_dev_ops pci_host_ops;
+
+/* Slots that may hold a device with an INTx pin: all but the host bridge. */
+#define PCI_INTX_FIRST_SLOT 1
+#define PCI_INTX_PINS 4 /* INTA#..INTD# */
+
+/*
+ * The GSI of slot's INTx pin (0..3 = INTA#..INTD#, i.e. PCI_INTERRUPT_PIN
+ * minus 1): the swizzle (slot + pin) % 4 picks one of four wires, and
+ * wires A and B go to PCI_INTX_GSI_AB, C and D to PCI_INTX_GSI_CD
+ * (layout.h says why those).
+ */
+static inline unsigned pci_intx_gsi(unsigned slot, unsigned pin)
+{
+	return (slot + pin) % PCI_INTX_PINS < 2 ? PCI_INTX_GSI_AB : PCI_INTX_GSI_CD;
+}
 
 #endif

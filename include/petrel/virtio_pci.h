@@ -15,9 +15,18 @@
  *
  * The BAR is placed at creation (petrel plays firmware) and enabled; the
  * guest may size and move it: the range follows on the MMIO bus (bus_move)
- * whenever the address or the memory-decode bit changes. Interrupts: MSI-X
- * through the irqchip seam, or the ISR bit alone when the driver did not
- * enable MSI-X (no INTx pin: petrel describes no PCI interrupt routing).
+ * whenever the address or the memory-decode bit changes.
+ *
+ * Interrupts (virtio 1.2, 4.1.4.5 and 4.1.5.4): with MSI-X enabled, a queue
+ * or config notification is the MSI-X message of its vector (none for
+ * VIRTIO_NO_VECTOR). With MSI-X disabled it sets the ISR bit (queue: bit 0,
+ * config: bit 1) and the function's INTx line (pin INTA#, level) is high
+ * while ISR is non-zero: a read of ISR returns and clears it and drops the
+ * line. The Status register's Interrupt Status bit shows that request; the
+ * Command register's INTx Disable bit keeps it off the wire. A device reset
+ * clears ISR. The line is a struct irq_line given after the function has
+ * its slot (virtio_pci_set_intx); until then INTx reaches nothing.
+ * Lock order: PCI host lock, then the virtio device's, then MSI-X's.
  */
 #ifndef PETREL_VIRTIO_PCI_H
 #define PETREL_VIRTIO_PCI_H
@@ -59,6 +68,12 @@ struct virtio_pci {
 	uint32_t dfselect, gfselect;
 	uint16_t queue_select;
 	uint8_t isr;
+	/* INTx, under the virtio device's lock too */
+	struct irq_line intx;
+	bool intx_disabled; /* the Command register's INTx Disable bit */
+	bool intx_pending;  /* ISR != 0 with MSI-X off: the Status bit */
+	bool intx_up;       /* the line as driven */
+	uint64_t intx_raised; /* statistics: times the line went high */
 	char name[32];
 };
 
@@ -71,6 +86,14 @@ int virtio_pci_init(struct virtio_pci *p, struct virtio_dev *vdev,
 		    uint32_t class_code, struct bus *mmio, uint64_t bar_gpa,
 		    struct irqchip *chip, const struct virtio_pci_ioeventfd *ioev);
 void virtio_pci_destroy(struct virtio_pci *p);
+/*
+ * The function's INTx line (pci_intx_gsi of its slot, pin INTA#): also
+ * written to the Interrupt Line register, as firmware would. Before the
+ * guest runs.
+ */
+void virtio_pci_set_intx(struct virtio_pci *p, struct irq_line line);
+/* Times the INTx line went high (statistics; takes the device lock). */
+uint64_t virtio_pci_intx_count(struct virtio_pci *p);
 
 /* The BAR's accessors, exported for unit tests (offset inside the BAR). */
 extern const struct bus_dev_ops virtio_pci_bar_ops;

@@ -10,6 +10,7 @@
 #include "petrel/acpi.h"
 #include "petrel/aml.h"
 #include "petrel/layout.h"
+#include "petrel/pci.h"
 #include "petrel/util.h"
 
 struct acpi_rsdp {
@@ -175,6 +176,10 @@ _Static_assert(ACPI_PM_TMR_BITS == 24 || ACPI_PM_TMR_BITS == 32, "PM timer");
  *         DWordMemory (0x000a0000 - 0x000bffff)  // legacy VGA window
  *         DWordMemory (PCI hole - below the IOAPIC)
  *       })
+ *       Name (_PRT, Package (124) {            // PCI INTx routing
+ *         Package (4) { 0x0001ffff, 0, 0, 10 }  // slot 1 INTA# -> GSI 10
+ *         ...                                   // slots 1..31, pins 0..3
+ *       })
  *     }
  *     Device (VRT0) {                          // per virtio-mmio slot n
  *       Name (_HID, "LNRO0005")
@@ -193,6 +198,12 @@ _Static_assert(ACPI_PM_TMR_BITS == 24 || ACPI_PM_TMR_BITS == 32, "PM timer");
  * devices. The Interrupt descriptor is what sets the pin's trigger and
  * polarity (GSIs >= 16 have no MADT override); no _CCA: x86 DMA is
  * coherent without one.
+ *
+ * _PRT (ACPI 6.4, 6.2.13): one entry per slot and pin, {address
+ * 0xSSSSFFFF (slot, any function), pin 0..3 = INTA#..INTD#, source 0,
+ * GSI}. A source of 0 means a hard-wired GSI, which ACPI defines as
+ * level-triggered, active-low and shareable: a PCI line. pci_intx_gsi()
+ * is the routing, the same the MP table (mptable.c) gives.
  */
 static void dsdt_virtio_mmio(struct aml *a, unsigned slot)
 {
@@ -215,6 +226,28 @@ static void dsdt_virtio_mmio(struct aml *a, unsigned slot)
 	aml_close(a, dev);
 }
 
+static void dsdt_prt(struct aml *a)
+{
+	size_t prt;
+
+	aml_name(a, "_PRT");
+	prt = aml_package_open(a, (PCI_MAX_DEVICES - PCI_INTX_FIRST_SLOT) * PCI_INTX_PINS);
+	for (unsigned slot = PCI_INTX_FIRST_SLOT; slot < PCI_MAX_DEVICES; slot++) {
+		for (unsigned pin = 0; pin < PCI_INTX_PINS; pin++) {
+			size_t e = aml_package_open(a, 4);
+
+			aml_dword(a, slot << 16 | 0xffff);
+			aml_integer(a, pin);
+			aml_integer(a, 0);
+			aml_integer(a, pci_intx_gsi(slot, pin));
+			aml_close(a, e);
+		}
+	}
+	aml_close(a, prt);
+}
+
+_Static_assert((PCI_MAX_DEVICES - PCI_INTX_FIRST_SLOT) * PCI_INTX_PINS <= 255,
+	       "a Package's NumElements is one byte");
 _Static_assert(VIRTIO_MMIO_SLOTS <= 10, "VRTn names one digit");
 _Static_assert(VIRTIO_MMIO_SLOT_BASE(VIRTIO_MMIO_SLOTS) <= 0x100000000ULL,
 	       "Memory32Fixed");
@@ -250,6 +283,7 @@ static size_t dsdt_aml(uint8_t *buf, size_t cap, unsigned nr_mmio)
 			  (uint32_t)(IOAPIC_ADDR - 1), false);
 	aml_res_end(&a);
 	aml_buffer_close(&a, crs);
+	dsdt_prt(&a);
 	aml_close(&a, dev);
 	for (unsigned i = 0; i < nr_mmio; i++)
 		dsdt_virtio_mmio(&a, i);
@@ -257,7 +291,7 @@ static size_t dsdt_aml(uint8_t *buf, size_t cap, unsigned nr_mmio)
 	return aml_len(&a);
 }
 
-#define DSDT_AML_MAX 1024
+#define DSDT_AML_MAX 4096
 
 /* The most the DSDT can take: every virtio-mmio slot in use. */
 static size_t dsdt_aml_len(void)

@@ -9,6 +9,7 @@
 
 #include "petrel/layout.h"
 #include "petrel/mptable.h"
+#include "petrel/pci.h"
 #include "petrel/util.h"
 
 struct mpf_intel { /* floating pointer structure */
@@ -66,6 +67,10 @@ struct mpc_intsrc { /* I/O and local interrupt assignment: same layout */
 	uint8_t srcbus, srcbusirq, dstapic, dstirq;
 } __attribute__((packed));
 
+/* irqflag: bits 1:0 polarity, 3:2 trigger mode (3 = low / level) */
+#define MP_IRQ_ACTIVE_LOW 0x3
+#define MP_IRQ_LEVEL 0xc
+
 _Static_assert(sizeof(struct mpf_intel) == 16, "MP floating pointer");
 _Static_assert(sizeof(struct mpc_table) == 44, "MP config header");
 _Static_assert(sizeof(struct mpc_cpu) == 20, "MP processor entry");
@@ -74,7 +79,9 @@ _Static_assert(sizeof(struct mpc_ioapic) == 8, "MP IOAPIC entry");
 _Static_assert(sizeof(struct mpc_intsrc) == 8, "MP interrupt entry");
 
 #define NR_BUSES 2
-#define NR_IO_INTS 16 /* ExtINT on pin 0 + ISA IRQs 0, 1, 3..15 */
+#define NR_ISA_INTS 16 /* ExtINT on pin 0 + ISA IRQs 0, 1, 3..15 */
+#define NR_PCI_INTS ((PCI_MAX_DEVICES - PCI_INTX_FIRST_SLOT) * PCI_INTX_PINS)
+#define NR_IO_INTS (NR_ISA_INTS + NR_PCI_INTS)
 #define NR_LOCAL_INTS 2
 #define MP_FIXED_SIZE                                                       \
 	(sizeof(struct mpf_intel) + sizeof(struct mpc_table) +             \
@@ -101,16 +108,40 @@ unsigned mptable_max_cpus(size_t space)
 	return MPTABLE_MAX_CPUS_IN(space);
 }
 
+static uint8_t *put_entry(uint8_t *p, const struct mpc_intsrc *e)
+{
+	memcpy(p, e, sizeof(*e));
+	return p + sizeof(*e);
+}
+
 static uint8_t *put_int(uint8_t *p, uint8_t type, uint8_t irqtype,
 			uint8_t srcbusirq, uint8_t dstapic, uint8_t dstirq)
 {
-	struct mpc_intsrc e = {
+	return put_entry(p, &(struct mpc_intsrc){
 		.type = type, .irqtype = irqtype, .irqflag = 0,
 		.srcbus = MPTABLE_BUS_ISA, .srcbusirq = srcbusirq,
 		.dstapic = dstapic, .dstirq = dstirq,
-	};
-	memcpy(p, &e, sizeof(e));
-	return p + sizeof(e);
+	});
+}
+
+/*
+ * PCI INTx (MP spec 1.4, D.3): source bus IRQ = slot << 2 | pin (0..3 =
+ * INTA#..INTD#), level-triggered and active-low as PCI lines are, to the
+ * GSI pci_intx_gsi() gives: the routing the DSDT's _PRT describes too.
+ */
+static uint8_t *put_pci_ints(uint8_t *p, uint8_t ioapic_id)
+{
+	for (unsigned slot = PCI_INTX_FIRST_SLOT; slot < PCI_MAX_DEVICES; slot++)
+		for (unsigned pin = 0; pin < PCI_INTX_PINS; pin++)
+			p = put_entry(p, &(struct mpc_intsrc){
+				.type = MP_INTSRC, .irqtype = MP_INT,
+				.irqflag = MP_IRQ_ACTIVE_LOW | MP_IRQ_LEVEL,
+				.srcbus = MPTABLE_BUS_PCI,
+				.srcbusirq = (uint8_t)(slot << 2 | pin),
+				.dstapic = ioapic_id,
+				.dstirq = (uint8_t)pci_intx_gsi(slot, pin),
+			});
+	return p;
 }
 
 int mptable_write(const struct guest_mem *m, gpa_t addr, size_t space,
@@ -177,6 +208,7 @@ int mptable_write(const struct guest_mem *m, gpa_t addr, size_t space,
 		if (irq != 2)
 			p = put_int(p, MP_INTSRC, MP_INT, irq, ioapic_id, irq);
 	}
+	p = put_pci_ints(p, ioapic_id);
 	count += NR_IO_INTS;
 	/* 0xff: every local APIC. */
 	p = put_int(p, MP_LINTSRC, MP_EXTINT, 0, 0xff, 0);

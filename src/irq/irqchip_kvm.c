@@ -131,6 +131,31 @@ int irqchip_kvm_get_pic(int vm_fd, struct kvm_pic_state *master,
 	return 0;
 }
 
+/*
+ * The PCI INTx lines are level-triggered in the 8259s too: set their ELCR
+ * bits (ports 0x4D0/0x4D1; KVM's PIC keeps them in its state) as PC
+ * firmware does for the IRQs it routes PCI to, so a guest on the 8259s
+ * that does not program the ELCR itself still sees levels.
+ */
+static int set_elcr(int vm_fd)
+{
+	for (unsigned chip = 0; chip < 2; chip++) {
+		uint8_t bits = (uint8_t)(PCI_INTX_ELCR >> (8 * chip));
+		struct kvm_irqchip c = { .chip_id = chip ? KVM_IRQCHIP_PIC_SLAVE
+							 : KVM_IRQCHIP_PIC_MASTER };
+		int r;
+
+		if (!bits)
+			continue;
+		if ((r = kvm_ioctl(vm_fd, KVM_GET_IRQCHIP, &c)) < 0)
+			return r;
+		c.chip.pic.elcr |= bits;
+		if ((r = kvm_ioctl(vm_fd, KVM_SET_IRQCHIP, &c)) < 0)
+			return r;
+	}
+	return 0;
+}
+
 int irqchip_kvm_create(struct irqchip *chip, int vm_fd, struct tracer *tr)
 {
 	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
@@ -146,6 +171,8 @@ int irqchip_kvm_create(struct irqchip *chip, int vm_fd, struct tracer *tr)
 	*chip = (struct irqchip){ &kvm_irqchip_ops, k, tr };
 
 	if ((r = kvm_ioctl(vm_fd, KVM_CREATE_IRQCHIP, 0)) < 0)
+		return r;
+	if ((r = set_elcr(vm_fd)) < 0)
 		return r;
 	if ((r = kvm_ioctl(vm_fd, KVM_CREATE_PIT2, &pit)) < 0)
 		return r;

@@ -338,6 +338,13 @@ int irqchip_split_create(struct irqchip *chip, const struct irqchip_split_env *e
 
 	ioapic_init(&s->ioapic, env->ioapic_id, &ioapic_outputs, s);
 	pic_init(&s->pic, &pic_outputs, s);
+	/*
+	 * The PCI INTx lines are level-triggered in the 8259s, as firmware
+	 * sets the ELCR for the IRQs it routes PCI to (and irqchip_kvm.c does
+	 * for KVM's 8259): through the ELCR's own port, as a guest would.
+	 */
+	for (unsigned c = 0; c < 2; c++)
+		pic_elcr_ops.write(&s->pic, c, (uint8_t)(PCI_INTX_ELCR >> (8 * c)), 1);
 	pit_init(&s->pit, &pit_outputs, s);
 	if ((err = pit_timer_init(&s->timer, env->io, &s->lock, &s->pit)) < 0) {
 		pt_err("split irqchip: the PIT's timer: %s", strerror(-err));

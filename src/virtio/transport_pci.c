@@ -45,6 +45,27 @@ static void put_cap(struct pci_dev *d, unsigned at, uint8_t next, uint8_t len,
 	pci_dev_cfg_set(d, at + 12, length, 4);
 }
 
+/* --- INTx (device lock held) --- */
+
+/*
+ * The line follows ISR while MSI-X is off (4.1.4.5.1: the Status bit is
+ * the OR of ISR's bits, and INTx is asserted from it "according to
+ * standard PCI rules", i.e. unless INTx Disable is set).
+ */
+static void intx_update(struct virtio_pci *p)
+{
+	bool up;
+
+	p->intx_pending = p->isr != 0 && !pci_msix_enabled(&p->msix);
+	up = p->intx_pending && !p->intx_disabled;
+	if (up == p->intx_up)
+		return;
+	p->intx_up = up;
+	if (up)
+		p->intx_raised++;
+	irq_line_set(&p->intx, up);
+}
+
 /* --- common configuration --- */
 
 /* The common config as the driver reads it now (device lock held). */
@@ -184,6 +205,7 @@ static void common_write(struct virtio_pci *p, uint64_t off, uint64_t val,
 		if (c.device_status == 0) {
 			virtio_lock(d);
 			p->isr = 0;
+			intx_update(p);
 			virtio_unlock(d);
 		}
 		virtio_set_status(d, c.device_status);
@@ -204,7 +226,8 @@ static uint64_t bar_read(void *opaque, uint64_t off, unsigned size)
 			return 0;
 		virtio_lock(p->vdev);
 		v = p->isr;
-		p->isr = 0; /* 4.1.4.5: reading clears */
+		p->isr = 0; /* 4.1.4.5: reading clears, and drops INTx */
+		intx_update(p);
 		virtio_unlock(p->vdev);
 		return v;
 	}
@@ -237,23 +260,38 @@ const struct bus_dev_ops virtio_pci_bar_ops = { bar_read, bar_write };
 
 /* --- interrupts (device lock held) --- */
 
+/*
+ * 4.1.5.4: with MSI-X on, the vector's message, or nothing for NO_VECTOR;
+ * with it off, ISR and INTx. pci_msix_notify says -ENODEV when MSI-X is
+ * off, checked under its own lock, so a driver turning it off between a
+ * check here and the send still gets its interrupt.
+ */
+static bool msix_sent(struct virtio_pci *p, uint16_t vector)
+{
+	if (vector == VIRTIO_NO_VECTOR)
+		return pci_msix_enabled(&p->msix);
+	return pci_msix_notify(&p->msix, vector) != -ENODEV;
+}
+
 static void notify_queue(void *opaque, unsigned q)
 {
 	struct virtio_pci *p = opaque;
 	struct virtio_queue *vq = virtio_queue(p->vdev, q);
 
+	if (vq && msix_sent(p, vq->vector))
+		return;
 	p->isr |= VIRTIO_PCI_ISR_QUEUE_BIT;
-	if (vq && vq->vector != VIRTIO_NO_VECTOR)
-		pci_msix_notify(&p->msix, vq->vector);
+	intx_update(p);
 }
 
 static void notify_config(void *opaque)
 {
 	struct virtio_pci *p = opaque;
 
+	/* 4.1.4.5.1: set before any config notification, MSI-X or not */
 	p->isr |= VIRTIO_PCI_ISR_CONFIG;
-	if (p->vdev->config_vector != VIRTIO_NO_VECTOR)
-		pci_msix_notify(&p->msix, p->vdev->config_vector);
+	if (!msix_sent(p, p->vdev->config_vector))
+		intx_update(p);
 }
 
 /* --- placing the BAR --- */
@@ -332,10 +370,19 @@ static uint32_t cfg_read(struct pci_dev *d, unsigned offset, unsigned size)
 {
 	struct virtio_pci *p = d->opaque;
 	unsigned off, len;
+	uint32_t v;
 
 	if (offset >= PCI_CFG_DATA && offset < PCI_CFG_DATA + 4 && window(p, &off, &len))
 		return (uint32_t)bar_read(p, off, len);
-	return pci_dev_cfg_read(d, offset, size);
+	v = pci_dev_cfg_read(d, offset, size);
+	/* Interrupt Status lives in the device's state, not in config[] */
+	if (offset <= PCI_STATUS && PCI_STATUS < offset + size) {
+		virtio_lock(p->vdev);
+		if (p->intx_pending)
+			v |= (uint32_t)PCI_STATUS_INTERRUPT << (8 * (PCI_STATUS - offset));
+		virtio_unlock(p->vdev);
+	}
+	return v;
 }
 
 static void cfg_write(struct pci_dev *d, unsigned offset, uint32_t value,
@@ -354,6 +401,16 @@ static void cfg_write(struct pci_dev *d, unsigned offset, uint32_t value,
 		update_bar(p);
 	if (offset + size > CAP_MSIX && offset < CAP_MSIX + PCI_CAP_MSIX_SIZEOF)
 		pci_msix_config_written(&p->msix, d);
+	/* INTx Disable, or MSI-X turned on or off: the line may change */
+	if ((offset <= PCI_COMMAND + 1 && offset + size > PCI_COMMAND + 1) ||
+	    (offset + size > CAP_MSIX && offset < CAP_MSIX + PCI_CAP_MSIX_SIZEOF)) {
+		uint16_t cmd = (uint16_t)pci_dev_cfg_read(d, PCI_COMMAND, 2);
+
+		virtio_lock(p->vdev);
+		p->intx_disabled = cmd & PCI_COMMAND_INTX_DISABLE;
+		intx_update(p);
+		virtio_unlock(p->vdev);
+	}
 }
 
 static const struct pci_dev_ops virtio_pci_cfg_ops = { cfg_read, cfg_write };
@@ -381,6 +438,7 @@ int virtio_pci_init(struct virtio_pci *p, struct virtio_dev *vdev,
 	pci_dev_cfg_set(d, PCI_SUBSYSTEM_ID, vdev->device_id, 2);
 	pci_dev_cfg_set(d, PCI_STATUS, PCI_STATUS_CAP_LIST, 2);
 	pci_dev_cfg_set(d, PCI_CAPABILITY_LIST, CAP_COMMON, 1);
+	pci_dev_cfg_set(d, PCI_INTERRUPT_PIN, 1, 1); /* INTA#, as a one-function device has */
 	if ((err = pci_dev_set_bar(d, BAR, VIRTIO_PCI_BAR_SIZE,
 				   PCI_BASE_ADDRESS_MEM_TYPE_64)) < 0)
 		return err;
@@ -423,10 +481,33 @@ int virtio_pci_init(struct virtio_pci *p, struct virtio_dev *vdev,
 	return 0;
 }
 
+void virtio_pci_set_intx(struct virtio_pci *p, struct irq_line line)
+{
+	virtio_lock(p->vdev);
+	p->intx = line;
+	pci_dev_cfg_set(&p->pci, PCI_INTERRUPT_LINE, line.gsi, 1);
+	virtio_unlock(p->vdev);
+}
+
+uint64_t virtio_pci_intx_count(struct virtio_pci *p)
+{
+	uint64_t n;
+
+	virtio_lock(p->vdev);
+	n = p->intx_raised;
+	virtio_unlock(p->vdev);
+	return n;
+}
+
 void virtio_pci_destroy(struct virtio_pci *p)
 {
 	if (!p->vdev)
 		return;
+	virtio_lock(p->vdev);
+	if (p->intx_up)
+		irq_line_set(&p->intx, 0);
+	p->intx_up = false;
+	virtio_unlock(p->vdev);
 	ioeventfds(p, false);
 	if (p->mapped)
 		bus_remove(p->mmio, p->bar_at);

@@ -53,15 +53,16 @@ bad=0
 ok() { echo "     ok   $1"; }
 no() { echo "     FAIL $1"; bad=1; }
 
-# boot NAME SCRIPT PETREL-OPTIONS...: runs the guest; sets rc and log
+# boot NAME SCRIPT PETREL-OPTIONS...: runs the guest; sets rc and log.
+# $APPEND, if set, goes at the end of the guest's command line.
 boot() {
 	local name=$1 script=$2
 	shift 2
 	log=$logs/virtio-$name.log
 	initrd_with "$script" "$work/$name.img.initrd"
 	timeout -s TERM "$TIMEOUT" "$PETREL" run -k "$KERNEL" --initrd "$work/$name.img.initrd" \
-		--cmdline "console=ttyS0 panic=-1 quiet petrel.test=script" --stats "$@" \
-		</dev/null >"$log" 2>&1
+		--cmdline "console=ttyS0 panic=-1 quiet petrel.test=script${APPEND:+ $APPEND}" \
+		--stats "$@" </dev/null >"$log" 2>&1
 	rc=$?
 }
 has() { grep -qE -- "$1" "$log"; }
@@ -75,20 +76,57 @@ finish() { # name
 	bad=0
 }
 
+# The sum of the per-CPU counts on the /proc/interrupts lines the guest
+# printed with TAG (IRQ-A before the I/O, IRQ-B after) whose rest matches RE.
+irq_sum() { # tag re
+	grep -a "^$1 " "$log" | grep -E -- "$2" |
+		awk '{ for (i = 3; i <= NF && $i ~ /^[0-9]+$/; i++) t += $i } END { print t + 0 }'
+}
+
+# How the disk's interrupts came, from the guest's /proc/interrupts: by
+# INTx (an IO-APIC line, level: fasteoi) with pci=nomsi, else by MSI-X
+# (PCI-MSI lines, one per queue and one for config); either way the count
+# moved while the guest read and wrote.
+check_irq_lines() { # nomsi
+	local dev a b
+	dev=$(grep -a -m1 '^VDEV ' "$log" | tr -d '\r' | cut -d' ' -f2)
+	[ -n "$dev" ] || { no "the guest did not say which virtio device vda is"; return; }
+	if [ "$1" = 1 ]; then
+		has "^IRQ-B .*IO-APIC.*fasteoi +$dev\s*\$" &&
+			ok "$dev on an IO-APIC fasteoi (level) line: $(grep -a -m1 "^IRQ-B .* $dev" "$log" | tr -s ' ' | cut -d' ' -f2-)" ||
+			no "no IO-APIC fasteoi line for $dev: $(grep -a '^IRQ-B' "$log" | tr '\n' '|')"
+		has "^IRQ-B .*MSI.* $dev" && no "$dev still has MSI lines"
+		a=$(irq_sum IRQ-A " $dev\s*\$") b=$(irq_sum IRQ-B " $dev\s*\$")
+	else
+		has "^IRQ-B .*PCI-MSI.* $dev-req" &&
+			ok "$dev's queue on a PCI-MSI line: $(grep -a -m1 "^IRQ-B .* $dev-req" "$log" | tr -s ' ' | cut -d' ' -f2-)" ||
+			no "no PCI-MSI line for $dev's queue: $(grep -a '^IRQ-B' "$log" | tr '\n' '|')"
+		has "^IRQ-B .*IO-APIC.* $dev\s*\$" && no "$dev also has an IO-APIC line"
+		a=$(irq_sum IRQ-A " $dev-req") b=$(irq_sum IRQ-B " $dev-req")
+	fi
+	[ "$b" -gt "$a" ] && ok "its interrupt count moved during the I/O: $a -> $b" ||
+		no "its interrupt count did not move: $a -> $b"
+}
+
 # The guest checks data.bin, writes new.txt, syncs; the host reads it back.
+# With APPEND=pci=nomsi the virtio-pci disk interrupts by INTx.
 case_rw() { # name transport io [petrel options...]
-	local name=$1 transport=$2 io=$3 img=$work/$1.ext4 sum token
+	local name=$1 transport=$2 io=$3 img=$work/$1.ext4 sum token nomsi=0
 	shift 3
-	echo "  -- $name: ext4 on virtio-blk over virtio-$transport, io=$io${*:+ $*}: read, write, sync, read back on the host"
+	[[ " ${APPEND:-} " == *" pci=nomsi "* ]] && nomsi=1
+	echo "  -- $name: ext4 on virtio-blk over virtio-$transport, io=$io${*:+ $*}${APPEND:+, guest $APPEND}: read, write, sync, read back on the host"
 	sum=$(make_image "$img")
 	token="petrel-$name-$RANDOM$RANDOM"
 	cat >"$work/$name.sh" <<EOF
 mkdir -p /mnt && mount -t ext4 /dev/vda /mnt || { echo "MOUNT-FAILED"; exit 1; }
+echo "VDEV \$(basename \$(readlink /sys/block/vda/device))"
+grep -i virtio /proc/interrupts | sed 's/^/IRQ-A /'
 echo "GUEST-SUM \$(sha256sum /mnt/data.bin | cut -d' ' -f1)"
-cat /sys/block/vda/serial 2>/dev/null | sed 's/^/SERIAL /'
+echo "SERIAL \$(cat /sys/block/vda/serial 2>/dev/null)"
 echo "$token" >/mnt/new.txt
 head -c 300000 /mnt/data.bin >>/mnt/new.txt
 sync
+grep -i virtio /proc/interrupts | sed 's/^/IRQ-B /'
 umount /mnt && echo "UMOUNT-OK"
 EOF
 	boot "$name" "$work/$name.sh" --disk "$img,io=$io,transport=$transport,serial=sn-$name" "$@"
@@ -97,9 +135,16 @@ EOF
 	local want_k="ioeventfd" want_i="irqfd"
 	[[ " $* " == *" --no-ioeventfd "* ]] && want_k=trapped
 	[[ " $* " == *" --no-irqfd "* ]] && want_i=ioctl
-	has "stats: virtio-blk0 \(virtio-$transport\): [0-9]+ kicks \($want_k\), [0-9]+ interrupts \($want_i\)" &&
-		ok "kicks by $want_k, interrupts by $want_i" ||
+	local irq_re="\($want_i\)" how=$want_i
+	# with INTx, --stats says how often the line went up, and where
+	if [ $nomsi = 1 ]; then
+		irq_re="\(MSI-X: 0 by $want_i; INTx on GSI 1[01]: line raised [1-9][0-9]* times by $want_i\)"
+		how="INTx, by $want_i"
+	fi
+	has "stats: virtio-blk0 \(virtio-$transport\): [0-9]+ kicks \($want_k\), [0-9]+ interrupts $irq_re" &&
+		ok "kicks by $want_k, interrupts by $how" ||
 		no "not kicks by $want_k / interrupts by $want_i: $(grep -m1 'stats: virtio-blk0 (' "$log")"
+	[ "$transport" = pci ] && check_irq_lines $nomsi
 	has "GUEST-SUM $sum" && ok "the guest read data.bin intact (sha256 $sum)" ||
 		no "the guest's sha256 of data.bin differs: $(grep -m1 GUEST-SUM "$log")"
 	has "SERIAL sn-$name" && ok "serial sn-$name in /sys/block/vda/serial" || no "serial not seen"
@@ -113,6 +158,61 @@ EOF
 		no "new.txt in the image: sha256 $got, want $want"
 	e2fsck -fn "$img" >"$work/$name.fsck" 2>&1 && ok "e2fsck: the file system is clean" ||
 		no "e2fsck finds errors: $(tail -3 "$work/$name.fsck" | tr '\n' ' ')"
+	finish
+}
+
+# Three disks on virtio-pci with pci=nomsi: slots 1, 2, 3 swizzle to wires
+# B, C, D, i.e. GSIs 10, 11, 11, so vdb and vdc share one level line. Both
+# are read and written at once; each must get its interrupts (a line
+# dropped by one device while the other still holds it would hang the
+# other's I/O), and the guest must show the two on one IO-APIC line.
+case_intx_shared() { # name [petrel options...]
+	local name=$1 i sums=() token=$RANDOM$RANDOM
+	shift
+	echo "  -- $name: three disks over virtio-pci, guest pci=nomsi${*:+, $*}: two share GSI 11; both read and written at once"
+	for i in 0 1 2; do
+		sums+=("$(make_image "$work/$name-$i.ext4")")
+	done
+	cat >"$work/$name.sh" <<EOF
+for d in vdb vdc; do
+	mkdir -p /m\$d && mount -t ext4 /dev/\$d /m\$d || echo "MOUNT-FAILED \$d"
+	echo "VDEV \$d \$(basename \$(readlink /sys/block/\$d/device))"
+done
+grep -i virtio /proc/interrupts | sed 's/^/IRQ-A /'
+for d in vdb vdc; do
+	( echo "GUEST-SUM \$d \$(sha256sum /m\$d/data.bin | cut -d' ' -f1)"
+	  head -c 300000 /m\$d/data.bin >/m\$d/copy.bin && echo "$token" >>/m\$d/copy.bin && sync ) &
+done
+wait
+grep -i virtio /proc/interrupts | sed 's/^/IRQ-B /'
+umount /mvdb && umount /mvdc && echo "UMOUNT-OK"
+EOF
+	boot "$name" "$work/$name.sh" --disk "$work/$name-0.ext4" --disk "$work/$name-1.ext4" \
+		--disk "$work/$name-2.ext4" "$@"
+	[ $rc -eq 0 ] && ok "exit status 0 (guest poweroff)" || no "exit status $rc"
+	local d1 d2 a b got want
+	d1=$(grep -a '^VDEV vdb ' "$log" | tr -d '\r' | cut -d' ' -f3)
+	d2=$(grep -a '^VDEV vdc ' "$log" | tr -d '\r' | cut -d' ' -f3)
+	if [ -n "$d1" ] && [ -n "$d2" ] &&
+		has "^IRQ-B +11: .*IO-APIC +11-fasteoi +($d1, $d2|$d2, $d1)\s*\$"; then
+		ok "$d1 and $d2 share IO-APIC line 11: $(grep -a -m1 '^IRQ-B *11:' "$log" | tr -s ' ' | cut -d' ' -f2-)"
+	else
+		no "no shared IO-APIC line 11 for vdb and vdc ($d1, $d2): $(grep -a '^IRQ-B' "$log" | tr '\n' '|')"
+	fi
+	a=$(irq_sum IRQ-A "11-fasteoi") b=$(irq_sum IRQ-B "11-fasteoi")
+	[ "$b" -gt "$a" ] && ok "line 11's count moved during the I/O: $a -> $b" ||
+		no "line 11's count did not move: $a -> $b"
+	has "GUEST-SUM vdb ${sums[1]}" && has "GUEST-SUM vdc ${sums[2]}" &&
+		ok "the guest read data.bin intact on both" ||
+		no "a data.bin sum differs: $(grep -a GUEST-SUM "$log" | tr '\n' ' ')"
+	has "UMOUNT-OK" && ok "unmounted cleanly" || no "umount failed"
+	for i in 1 2; do
+		got=$(debugfs -R "cat /copy.bin" "$work/$name-$i.ext4" 2>/dev/null | sha256sum | cut -d' ' -f1)
+		want=$({ debugfs -R "cat /data.bin" "$work/$name-$i.ext4" 2>/dev/null | head -c 300000
+			echo "$token"; } | sha256sum | cut -d' ' -f1)
+		[ "$got" = "$want" ] && ok "disk $i: the host finds copy.bin, content right" ||
+			no "disk $i: copy.bin sha256 $got, want $want"
+	done
 	finish
 }
 
@@ -346,7 +446,8 @@ EOF
 	finish
 }
 
-cases=(rw-pci-uring rw-pci-sync rw-mmio-uring rw-mmio-sync rw-pci-plain rw-mmio-plain ro kill9 full
+cases=(rw-pci-uring rw-pci-sync rw-mmio-uring rw-mmio-sync rw-pci-plain rw-mmio-plain
+	rw-pci-intx rw-pci-intx-plain intx-shared intx-shared-plain ro kill9 full
 	rng-pci rng-mmio console-pci console-mmio console-stdio)
 only=("$@")
 for c in "${cases[@]}"; do
@@ -355,6 +456,11 @@ for c in "${cases[@]}"; do
 	fi
 	case $c in
 	# plain: without the KVM fast paths (trapped notifies, MSIs by ioctl)
+	# intx: the guest has no MSI (pci=nomsi), so virtio-pci interrupts by INTx
+	rw-pci-intx) APPEND=pci=nomsi case_rw "$c" pci uring ;;
+	rw-pci-intx-plain) APPEND=pci=nomsi case_rw "$c" pci uring --no-ioeventfd --no-irqfd ;;
+	intx-shared) APPEND=pci=nomsi case_intx_shared "$c" ;;
+	intx-shared-plain) APPEND=pci=nomsi case_intx_shared "$c" --no-ioeventfd --no-irqfd ;;
 	rw-*-plain) IFS=- read -r _ t _ <<<"$c"; case_rw "$c" "$t" uring --no-ioeventfd --no-irqfd ;;
 	rw-*) IFS=- read -r _ t io <<<"$c"; case_rw "$c" "$t" "$io" ;;
 	ro) case_ro ;;

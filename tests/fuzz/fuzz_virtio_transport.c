@@ -8,7 +8,9 @@
  * Input: byte 0 picks the transport (bit 0: mmio), then records of 12
  * bytes: op, size code, offset (le16), value (le64). The rest of the input
  * after the last whole record fills guest RAM. Whatever the sequence,
- * petrel must not crash or touch memory outside RAM (ASan).
+ * petrel must not crash or touch memory outside RAM (ASan), and virtio-pci's
+ * INTx line must be high exactly while ISR is non-zero, MSI-X is off and
+ * INTx Disable is clear, moving only when that changes.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -37,6 +39,8 @@ struct fz {
 	struct virtio_pci pci;
 	struct virtio_mmio vm;
 	bool is_mmio;
+	struct irqchip intx_chip;
+	bool intx; /* the INTx line as the chip sees it */
 	uint8_t config[16];
 	struct iovec iov[64];
 };
@@ -54,6 +58,29 @@ static int no_msi(void *o, uint64_t addr, uint32_t data)
 }
 
 static const struct irqchip_ops chip_ops = { .set_level = no_level, .msi = no_msi };
+
+/* A call that does not change the line is a transport bug: abort. */
+static int intx_level(void *o, unsigned gsi, int level)
+{
+	struct fz *z = o;
+
+	if (gsi != 10 || (level != 0) == z->intx)
+		abort();
+	z->intx = level != 0;
+	return 0;
+}
+
+static const struct irqchip_ops intx_ops = { .set_level = intx_level, .msi = no_msi };
+
+static void check_intx(struct fz *z)
+{
+	uint16_t cmd = (uint16_t)pci_dev_cfg_read(&z->pci.pci, PCI_COMMAND, 2);
+	bool want = z->pci.isr && !pci_msix_enabled(&z->pci.msix) &&
+		    !(cmd & PCI_COMMAND_INTX_DISABLE);
+
+	if (want != z->intx)
+		abort();
+}
 
 static void d_cfg_read(void *dev, unsigned off, void *buf, unsigned len)
 {
@@ -140,6 +167,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else if (virtio_pci_init(&z->pci, &z->vdev, 0xff0000, &z->mmio, BAR_AT,
 				   &z->chip, NULL) < 0) {
 		abort();
+	} else {
+		z->intx_chip = (struct irqchip){ &intx_ops, z, NULL };
+		virtio_pci_set_intx(&z->pci, (struct irq_line){ &z->intx_chip, 10, "fuzz" });
 	}
 	for (size_t i = 0; i < nrec; i++) {
 		const uint8_t *r = data + 1 + i * REC;
@@ -164,9 +194,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		}
 		run_kicks(z);
+		if (!z->is_mmio)
+			check_intx(z);
 	}
-	if (!z->is_mmio)
+	if (!z->is_mmio) {
 		virtio_pci_destroy(&z->pci);
+		if (z->intx) /* destroy lowers the line */
+			abort();
+	}
 	virtio_dev_destroy(&z->vdev);
 	bus_destroy(&z->mmio);
 	guest_mem_destroy(&z->mem);

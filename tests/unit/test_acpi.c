@@ -10,11 +10,17 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "petrel/acpi.h"
 #include "petrel/layout.h"
 #include "petrel/util.h"
+
+/* The DSDT without virtio-mmio devices: _S5, PCI0 with its _CRS and _PRT */
+#define DSDT_BASE_LEN 1761
 
 static uint8_t sum8(const uint8_t *p, size_t n)
 {
@@ -137,15 +143,18 @@ static void check(unsigned ncpus)
 	const uint8_t *dsdt = table(&m, le64_get(fadt + 140), "DSDT");
 	static const uint8_t s5[] = { 0x08, 0x5F, 0x53, 0x35, 0x5F, 0x12, 0x07,
 				      0x04, 0x0A, 0x05, 0x00, 0x00, 0x00 };
-	/* 202 bytes: _S5 and the PNP0A03 host bridge; `iasl -d` agrees */
-	assert_int_equal(le32_get(dsdt + 4), 202);
+	/*
+	 * 1761 bytes: _S5 and the PNP0A03 host bridge (202), its _PRT (1559);
+	 * `iasl -d` agrees
+	 */
+	assert_int_equal(le32_get(dsdt + 4), DSDT_BASE_LEN);
 	assert_memory_equal(dsdt + 36, s5, sizeof(s5));
 	static const uint8_t hid[] = { 0x08, '_', 'H', 'I', 'D', 0x0c,
 				       0x41, 0xd0, 0x0a, 0x03 };
-	assert_non_null(memmem(dsdt, 202, "PCI0", 4));
-	assert_non_null(memmem(dsdt, 202, hid, sizeof(hid)));
+	assert_non_null(memmem(dsdt, DSDT_BASE_LEN, "PCI0", 4));
+	assert_non_null(memmem(dsdt, DSDT_BASE_LEN, hid, sizeof(hid)));
 	/* the _CRS ends with an end tag */
-	assert_non_null(memmem(dsdt, 202, "\x79\x00", 2));
+	assert_non_null(memmem(dsdt, DSDT_BASE_LEN, "\x79\x00", 2));
 
 	/* MADT */
 	assert_int_equal(le32_get(madt + 36), LAPIC_ADDR);
@@ -244,10 +253,11 @@ static void test_limits(void **s)
 
 	assert_int_equal(acpi_max_cpus(ACPI_TABLES_SIZE), 254);
 	/*
-	 * 688 fixed bytes before the MADT, 496 of room for the DSDT's
-	 * virtio-mmio devices (all eight slots), 82 in the MADT, 8 per CPU
+	 * 2240 fixed bytes before the MADT (the _PRT's 1559 among them), 496
+	 * of room for the DSDT's virtio-mmio devices (all eight slots), 82 in
+	 * the MADT, 8 per CPU
 	 */
-	assert_int_equal(acpi_size(1), 688 + 496 + 82 + 8);
+	assert_int_equal(acpi_size(1), 2240 + 496 + 82 + 8);
 	assert_int_equal(acpi_max_cpus(acpi_size(2)), 2);
 	assert_int_equal(acpi_max_cpus(acpi_size(2) - 1), 1);
 	assert_int_equal(acpi_max_cpus(acpi_size(1) - 1), 0);
@@ -322,9 +332,9 @@ static void test_virtio_mmio(void **s)
 				    NULL),
 			 0);
 	dsdt = find_dsdt(&m);
-	/* 202 without devices, 61 + 61 + 62 with three, and the \_SB scope's
-	 * PkgLength grows from 2 bytes to... still 2 (under 4 KiB) */
-	assert_int_equal(le32_get(dsdt + 4), 202 + 61 + 61 + 62);
+	/* 1761 without devices, 61 + 61 + 62 with three, and the \_SB scope's
+	 * PkgLength stays 2 bytes (under 4 KiB) */
+	assert_int_equal(le32_get(dsdt + 4), DSDT_BASE_LEN + 61 + 61 + 62);
 	const uint8_t *d2 = memmem(dsdt, le32_get(dsdt + 4), vrt2, sizeof(vrt2));
 	assert_non_null(d2);
 	/* the last thing in the table, inside \_SB */
@@ -347,6 +357,131 @@ static void test_virtio_mmio(void **s)
 	guest_mem_destroy(&m);
 }
 
+/*
+ * The _PRT under PCI0, decoded from ACPI 6.4's grammar (20.2.5 Package,
+ * 6.2.13 _PRT): one {0xSSSSFFFF, pin, 0, GSI} per slot 1..31 and pin
+ * INTA#..INTD#, each GSI the swizzle's wire (slot + pin) % 4 with wires A
+ * and B on 10, C and D on 11: the routing the MP table gives too.
+ */
+static void test_prt(void **s)
+{
+	(void)s;
+	struct guest_mem m;
+	const uint8_t *dsdt, *p;
+	static const uint8_t head[] = { 0x08, '_', 'P', 'R', 'T', 0x12 };
+
+	assert_int_equal(guest_mem_init(&m, 16 * MiB), 0);
+	assert_int_equal(acpi_write(&m, ACPI_TABLES_ADDR, ACPI_TABLES_SIZE,
+				    &(struct acpi_cfg){ .ncpus = 1 }, NULL), 0);
+	dsdt = find_dsdt(&m);
+	p = memmem(dsdt, le32_get(dsdt + 4), head, sizeof(head));
+	assert_non_null(p);
+	p += sizeof(head);
+	/* a two-byte PkgLength: 0x40 | low nibble, then bits 11:4 */
+	assert_int_equal(p[0] >> 6, 1);
+	unsigned len = (p[0] & 0xf) | (unsigned)p[1] << 4;
+	assert_int_equal(len, 1559 - 6);
+	const uint8_t *end = p + len;
+	p += 2;
+	assert_int_equal(*p++, 124); /* NumElements */
+	for (unsigned slot = 1; slot < 32; slot++) {
+		for (unsigned pin = 0; pin < 4; pin++) {
+			const uint8_t *e = p;
+			unsigned gsi = (slot + pin) % 4 < 2 ? 10 : 11;
+
+			assert_int_equal(*p++, 0x12);            /* Package */
+			unsigned elen = *p++;                    /* PkgLength */
+			assert_int_equal(*p++, 4);               /* elements */
+			assert_int_equal(*p++, 0x0c);            /* DWordConst */
+			assert_int_equal(le32_get(p), slot << 16 | 0xffff);
+			p += 4;
+			if (pin == 0) {                          /* Zero */
+				assert_int_equal(*p++, 0x00);
+			} else if (pin == 1) {                   /* One */
+				assert_int_equal(*p++, 0x01);
+			} else {                                 /* BytePrefix */
+				assert_int_equal(*p++, 0x0a);
+				assert_int_equal(*p++, pin);
+			}
+			assert_int_equal(*p++, 0x00);            /* source: Zero */
+			assert_int_equal(*p++, 0x0a);
+			assert_int_equal(*p++, gsi);
+			assert_ptr_equal(p, e + 1 + elen);
+		}
+	}
+	assert_ptr_equal(p, end + 0); /* the last entry ends the package */
+	guest_mem_destroy(&m);
+}
+
+/* The file's text without whitespace (NULL if unreadable); free it. */
+static char *squeezed(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *out;
+	size_t n = 0;
+	int c;
+
+	if (!f)
+		return NULL;
+	out = malloc(1 << 20);
+	assert_non_null(out);
+	while ((c = fgetc(f)) != EOF && n < (1 << 20) - 1)
+		if (c != ' ' && c != '\n' && c != '\t' && c != '\r')
+			out[n++] = (char)c;
+	out[n] = 0;
+	fclose(f);
+	return out;
+}
+
+/*
+ * An outside reader: ACPICA's disassembler (iasl -d, acpica-tools) reads
+ * the DSDT back, and its ASL compiles again without an error. Skipped
+ * where iasl is missing (tools/deps.sh installs it).
+ */
+static void test_iasl(void **s)
+{
+	(void)s;
+	struct guest_mem m;
+	char dir[] = "/tmp/petrel-iasl.XXXXXX", cmd[512], path[256];
+	const uint8_t *dsdt;
+	char *dsl;
+	FILE *f;
+
+	if (system("command -v iasl >/dev/null 2>&1") != 0)
+		skip();
+	assert_int_equal(guest_mem_init(&m, 16 * MiB), 0);
+	assert_int_equal(acpi_write(&m, ACPI_TABLES_ADDR, ACPI_TABLES_SIZE,
+				    &(struct acpi_cfg){ .ncpus = 1, .nr_virtio_mmio = 2 },
+				    NULL), 0);
+	dsdt = find_dsdt(&m);
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/dsdt.dat", dir);
+	f = fopen(path, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(dsdt, 1, le32_get(dsdt + 4), f), le32_get(dsdt + 4));
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "cd %s && iasl -d dsdt.dat >out 2>&1 && iasl -tc dsdt.dsl >>out 2>&1",
+		 dir);
+	int rc = system(cmd);
+	snprintf(path, sizeof(path), "%s/dsdt.dsl", dir);
+	dsl = squeezed(path);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(rc, 0);
+	assert_non_null(dsl);
+	assert_non_null(strstr(dsl, "Device(PCI0)"));
+	assert_non_null(strstr(dsl, "Name(_PRT,Package(0x7C)//_PRT:PCIRoutingTable{"
+				    "Package(0x04){0x0001FFFF,Zero,Zero,0x0A},"
+				    "Package(0x04){0x0001FFFF,One,Zero,0x0B},"
+				    "Package(0x04){0x0001FFFF,0x02,Zero,0x0B},"
+				    "Package(0x04){0x0001FFFF,0x03,Zero,0x0A},"
+				    "Package(0x04){0x0002FFFF,Zero,Zero,0x0B},"));
+	assert_non_null(strstr(dsl, "Package(0x04){0x001FFFFF,0x03,Zero,0x0B}})}"));
+	assert_non_null(strstr(dsl, "Device(VRT1)"));
+	free(dsl);
+	guest_mem_destroy(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -356,6 +491,8 @@ int main(void)
 		cmocka_unit_test(test_max_cpus),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_virtio_mmio),
+		cmocka_unit_test(test_prt),
+		cmocka_unit_test(test_iasl),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

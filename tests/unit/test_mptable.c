@@ -25,7 +25,7 @@ static uint8_t sum8(const uint8_t *p, size_t n)
 struct parsed {
 	unsigned cpus, buses, ioapics, ints, lints;
 	const uint8_t *cpu[254];
-	const uint8_t *intsrc[16];
+	const uint8_t *intsrc[16 + 124];
 	const uint8_t *lint[2];
 	const uint8_t *bus[2];
 	const uint8_t *ioapic;
@@ -109,7 +109,7 @@ static void check_at(gpa_t addr, size_t space, unsigned ncpus)
 	assert_int_equal(t.cpus, ncpus);
 	assert_int_equal(t.buses, 2);
 	assert_int_equal(t.ioapics, 1);
-	assert_int_equal(t.ints, 16);
+	assert_int_equal(t.ints, 16 + 124); /* ISA, and 31 PCI slots x 4 pins */
 	assert_int_equal(t.lints, 2);
 	assert_true(mptable_size(ncpus) <= space);
 
@@ -137,12 +137,22 @@ static void check_at(gpa_t addr, size_t space, unsigned ncpus)
 	assert_int_equal(t.intsrc[0][6], ncpus);
 	assert_int_equal(t.intsrc[0][7], 0);
 	/* ISA IRQ -> pin: 0 -> 2, none for 2, others identity. */
-	int pin_of[16];
+	int pin_of[16], pci_gsi[32][4];
 	for (int i = 0; i < 16; i++)
 		pin_of[i] = -1;
+	memset(pci_gsi, 0xff, sizeof(pci_gsi));
 	for (unsigned i = 1; i < t.ints; i++) {
 		const uint8_t *e = t.intsrc[i];
 		assert_int_equal(e[1], 0);              /* INT */
+		if (e[4] == MPTABLE_BUS_PCI) {
+			/* level (3 << 2), active low (3); slot << 2 | pin */
+			assert_int_equal(le16_get(e + 2), 0xf);
+			assert_int_equal(e[6], ncpus);
+			assert_true(e[5] >> 2 >= 1 && e[5] >> 2 < 32);
+			assert_int_equal(pci_gsi[e[5] >> 2][e[5] & 3], -1);
+			pci_gsi[e[5] >> 2][e[5] & 3] = e[7];
+			continue;
+		}
 		assert_int_equal(le16_get(e + 2), 0);   /* conforming */
 		assert_int_equal(e[4], MPTABLE_BUS_ISA);
 		assert_int_equal(e[6], ncpus);
@@ -152,6 +162,14 @@ static void check_at(gpa_t addr, size_t space, unsigned ncpus)
 	}
 	assert_int_equal(pin_of[0], 2);
 	assert_int_equal(pin_of[2], -1);
+	/* PCI: swizzle (slot + pin) % 4, wires A, B -> GSI 10, C, D -> 11 */
+	for (int slot = 1; slot < 32; slot++)
+		for (int pin = 0; pin < 4; pin++)
+			assert_int_equal(pci_gsi[slot][pin], (slot + pin) % 4 < 2 ? 10 : 11);
+	assert_int_equal(pci_gsi[1][0], 10);
+	assert_int_equal(pci_gsi[2][0], 11);
+	assert_int_equal(pci_gsi[3][0], 11);
+	assert_int_equal(pci_gsi[4][0], 10);
 	for (int i = 1; i < 16; i++)
 		if (i != 2)
 			assert_int_equal(pin_of[i], i);
@@ -188,11 +206,10 @@ static void test_max_cpus(void **s)
 	check(MPTABLE_MAX_CPUS);
 }
 
-/* Both places Linux scans: a full EBDA, and the 64 KiB BIOS area. */
+/* The 64 KiB BIOS area Linux scans, full (the EBDA is too small now). */
 static void test_ebda_and_bios_area(void **s)
 {
 	(void)s;
-	check_at(EBDA_START, EBDA_SPACE, 39);
 	check_at(0xf0000, 0x10000, 254);
 }
 
@@ -201,20 +218,19 @@ static void test_limits(void **s)
 	(void)s;
 	struct guest_mem m;
 
-	assert_int_equal(mptable_max_cpus(EBDA_SPACE), 39);
-	assert_int_equal(MPTABLE_MAX_CPUS_IN(EBDA_SPACE), 39);
+	/* the PCI routing alone is more than the 1 KiB EBDA */
+	assert_int_equal(mptable_max_cpus(EBDA_SPACE), 0);
+	assert_int_equal(MPTABLE_MAX_CPUS_IN(EBDA_SPACE), 0);
 	assert_int_equal(mptable_max_cpus(MPTABLE_SPACE), MPTABLE_MAX_CPUS);
 	assert_int_equal(mptable_max_cpus(0x10000), 254);
-	/* 16 + 44 + 2*8 + 8 + 18*8 = 228 fixed bytes, 20 per CPU */
-	assert_int_equal(mptable_size(1), 248);
-	assert_int_equal(mptable_max_cpus(247), 0);
-	assert_int_equal(mptable_max_cpus(248), 1);
+	/* 16 + 44 + 2*8 + 8 + (18 + 124)*8 = 1220 fixed bytes, 20 per CPU */
+	assert_int_equal(mptable_size(1), 1240);
+	assert_int_equal(mptable_max_cpus(1239), 0);
+	assert_int_equal(mptable_max_cpus(1240), 1);
 	assert_int_equal(mptable_max_cpus(1 << 20), 254);
 
 	assert_int_equal(guest_mem_init(&m, 16 * MiB), 0);
-	assert_int_equal(mptable_write(&m, EBDA_START, EBDA_SPACE, 40),
-			 -ENOSPC);
-	assert_int_equal(mptable_write(&m, EBDA_START, EBDA_SPACE, 39), 0);
+	assert_int_equal(mptable_write(&m, EBDA_START, EBDA_SPACE, 1), -ENOSPC);
 	assert_int_equal(mptable_write(&m, 0xf0000, 0x10000, 255), -ENOSPC);
 	assert_int_equal(mptable_write(&m, 0xf0000, 0x10000, 254), 0);
 	/* The write lands where asked, with the pointer to the table. */

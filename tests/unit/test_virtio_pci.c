@@ -1,7 +1,8 @@
 /*
  * virtio-pci modern: the capability layout a driver walks, BAR sizing and
  * moving, the common configuration, MSI-X (table, masking, PBA), notify
- * writes reaching the kick eventfd, and the PCI_CFG access window.
+ * writes reaching the kick eventfd, the PCI_CFG access window, and INTx
+ * (pin, line, ISR, INTx Disable, the Status bit) when MSI-X is off.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -22,6 +23,7 @@
 
 #define BAR_AT 0xc0000000ULL
 #define COMMON(f) offsetof(struct virtio_pci_common_cfg, f)
+#define ISR_QUEUE 0x1 /* 4.1.4.5: bit 0, a used buffer */
 
 struct msi_rec {
 	unsigned n;
@@ -48,6 +50,27 @@ static int rec_msi(void *o, uint64_t addr, uint32_t data)
 }
 
 static const struct irqchip_ops rec_ops = { .set_level = rec_level, .msi = rec_msi };
+
+/* The INTx line as the IOAPIC would see it: level and edges. */
+struct line_rec {
+	unsigned gsi, ups, downs;
+	int level;
+};
+
+static int line_level(void *o, unsigned gsi, int level)
+{
+	struct line_rec *r = o;
+
+	r->gsi = gsi;
+	if (level && !r->level)
+		r->ups++;
+	if (!level && r->level)
+		r->downs++;
+	r->level = level;
+	return 0;
+}
+
+static const struct irqchip_ops line_ops = { .set_level = line_level, .msi = rec_msi };
 
 struct dummy {
 	uint8_t config[8];
@@ -88,6 +111,8 @@ struct fx {
 	struct dummy dev;
 	struct msi_rec msi;
 	struct irqchip chip;
+	struct line_rec line;
+	struct irqchip linechip;
 };
 
 static int setup(void **state)
@@ -372,6 +397,163 @@ static void isr_and_config_vector(void **state)
 	assert_int_equal(rd(f, b + 0x1000, 1), 0);
 }
 
+static unsigned msix_cap(struct fx *f)
+{
+	unsigned cap;
+
+	for (cap = cfg_rd(f, PCI_CAPABILITY_LIST, 1); cap; cap = cfg_rd(f, cap + 1, 1))
+		if (cfg_rd(f, cap, 1) == PCI_CAP_ID_MSIX)
+			return cap;
+	fail_msg("no MSI-X capability");
+	return 0;
+}
+
+/* What the core does when the device used buffers on q, or changed config. */
+static void notify_q(struct fx *f, unsigned q)
+{
+	virtio_lock(&f->vdev);
+	f->vdev.t.notify_queue(f->vdev.t.opaque, q);
+	virtio_unlock(&f->vdev);
+}
+
+static void notify_cfg(struct fx *f)
+{
+	virtio_lock(&f->vdev);
+	f->vdev.t.notify_config(f->vdev.t.opaque);
+	virtio_unlock(&f->vdev);
+}
+
+static bool status_int(struct fx *f)
+{
+	/* read as a byte, a word and within the dword at 4 */
+	bool b = cfg_rd(f, PCI_STATUS, 1) & PCI_STATUS_INTERRUPT;
+
+	assert_int_equal(!!(cfg_rd(f, PCI_STATUS, 2) & PCI_STATUS_INTERRUPT), b);
+	assert_int_equal(!!(cfg_rd(f, PCI_COMMAND, 4) & (PCI_STATUS_INTERRUPT << 16)), b);
+	return b;
+}
+
+/*
+ * INTx with MSI-X off (virtio 1.2, 4.1.4.5 and 4.1.5.4; PCI 3.0, 6.2.2-3):
+ * pin INTA#, the line high while ISR is non-zero, a read of ISR clears it
+ * and drops the line, INTx Disable keeps it off the wire but not out of the
+ * Status bit, and with MSI-X on nothing goes to INTx.
+ */
+static void intx(void **state)
+{
+	struct fx *f = *state;
+	uint64_t isr = BAR_AT + 0x1000;
+
+	assert_int_equal(cfg_rd(f, PCI_INTERRUPT_PIN, 1), 1);
+	cfg_wr(f, PCI_INTERRUPT_PIN, 0, 1); /* read-only */
+	assert_int_equal(cfg_rd(f, PCI_INTERRUPT_PIN, 1), 1);
+	/* before a line is given, notifications set ISR and reach no chip */
+	notify_q(f, 0);
+	assert_true(status_int(f));
+	assert_int_equal(rd(f, isr, 1), 1);
+	assert_false(status_int(f));
+
+	f->linechip = (struct irqchip){ &line_ops, &f->line, NULL };
+	virtio_pci_set_intx(&f->p, (struct irq_line){ &f->linechip, 10, "test" });
+	assert_int_equal(cfg_rd(f, PCI_INTERRUPT_LINE, 1), 10); /* as firmware */
+	cfg_wr(f, PCI_INTERRUPT_LINE, 11, 1);                  /* the guest's */
+	assert_int_equal(cfg_rd(f, PCI_INTERRUPT_LINE, 1), 11);
+
+	/* a queue notification: ISR bit 0, the line up once, the Status bit */
+	assert_false(status_int(f));
+	notify_q(f, 1);
+	notify_q(f, 0);
+	assert_int_equal(f->line.level, 1);
+	assert_int_equal(f->line.gsi, 10);
+	assert_int_equal(f->line.ups, 1);
+	assert_true(status_int(f));
+	assert_int_equal(f->msi.n, 0);
+	/* the read returns and clears it and drops the line */
+	assert_int_equal(rd(f, isr, 1), ISR_QUEUE);
+	assert_int_equal(f->line.level, 0);
+	assert_false(status_int(f));
+	assert_int_equal(rd(f, isr, 1), 0);
+	/* config change: bit 1, on the same line */
+	notify_cfg(f);
+	notify_q(f, 0);
+	assert_int_equal(f->line.ups, 2);
+	assert_int_equal(rd(f, isr, 1), VIRTIO_PCI_ISR_CONFIG | ISR_QUEUE);
+	assert_int_equal(f->line.downs, 2);
+
+	/* INTx Disable: the request shows in Status but not on the wire */
+	uint16_t cmd = (uint16_t)cfg_rd(f, PCI_COMMAND, 2);
+	cfg_wr(f, PCI_COMMAND, cmd | PCI_COMMAND_INTX_DISABLE, 2);
+	assert_true(cfg_rd(f, PCI_COMMAND, 2) & PCI_COMMAND_INTX_DISABLE);
+	notify_q(f, 0);
+	assert_int_equal(f->line.level, 0);
+	assert_true(status_int(f));
+	/* enabled again with the request pending: the line goes up */
+	cfg_wr(f, PCI_COMMAND, cmd, 2);
+	assert_int_equal(f->line.level, 1);
+	/* and asserted, disabling it takes the line down at once */
+	cfg_wr(f, PCI_COMMAND + 1, (cmd | PCI_COMMAND_INTX_DISABLE) >> 8, 1);
+	assert_int_equal(f->line.level, 0);
+	cfg_wr(f, PCI_COMMAND, cmd, 2);
+	assert_int_equal(f->line.level, 1);
+	/* a device reset clears ISR and the line */
+	wr(f, BAR_AT + COMMON(device_status), 0, 1);
+	assert_int_equal(f->line.level, 0);
+	assert_false(status_int(f));
+	assert_int_equal(rd(f, isr, 1), 0);
+	/* five raises: the first, before the line was given, reached no chip */
+	assert_int_equal(virtio_pci_intx_count(&f->p), 5);
+	assert_int_equal(f->line.ups, 4);
+}
+
+/* With MSI-X on, notifications are messages (or nothing), never INTx. */
+static void intx_off_with_msix(void **state)
+{
+	struct fx *f = *state;
+	uint64_t b = BAR_AT, isr = BAR_AT + 0x1000;
+	unsigned cap = msix_cap(f);
+
+	f->linechip = (struct irqchip){ &line_ops, &f->line, NULL };
+	virtio_pci_set_intx(&f->p, (struct irq_line){ &f->linechip, 11, "test" });
+	wr(f, b + 0x4000 + 0, 0xfee00000, 4);
+	wr(f, b + 0x4000 + 8, 0x31, 4);
+	wr(f, b + 0x4000 + 12, 0, 4);
+	cfg_wr(f, cap + PCI_MSIX_FLAGS, PCI_MSIX_FLAGS_ENABLE, 2);
+	/* queue 0 on vector 0; queue 1 and config on NO_VECTOR */
+	wr(f, b + COMMON(queue_select), 0, 2);
+	wr(f, b + COMMON(queue_msix_vector), 0, 2);
+	notify_q(f, 0);
+	assert_int_equal(f->msi.n, 1);
+	assert_int_equal(f->msi.data, 0x31);
+	notify_q(f, 1);
+	assert_int_equal(f->msi.n, 1);
+	assert_int_equal(f->line.ups, 0);
+	assert_false(status_int(f));
+	/* 4.1.4.5.1: the config bit is set whatever the interrupt path */
+	notify_cfg(f);
+	assert_int_equal(f->line.ups, 0);
+	assert_false(status_int(f));
+	/* MSI-X turned off with that bit still set: now it is an INTx request */
+	cfg_wr(f, cap + PCI_MSIX_FLAGS, 0, 2);
+	assert_int_equal(f->line.level, 1);
+	assert_int_equal(f->line.gsi, 11);
+	assert_true(status_int(f));
+	assert_int_equal(rd(f, isr, 1), VIRTIO_PCI_ISR_CONFIG);
+	assert_int_equal(f->line.level, 0);
+	/* and a vector the driver set earlier no longer applies: INTx */
+	notify_q(f, 0);
+	assert_int_equal(f->msi.n, 1);
+	assert_int_equal(f->line.level, 1);
+	/* MSI-X on again: the pending request leaves the wire */
+	cfg_wr(f, cap + PCI_MSIX_FLAGS, PCI_MSIX_FLAGS_ENABLE, 2);
+	assert_int_equal(f->line.level, 0);
+	assert_false(status_int(f));
+	/* destroy lowers a line left high */
+	cfg_wr(f, cap + PCI_MSIX_FLAGS, 0, 2);
+	assert_int_equal(f->line.level, 1);
+	virtio_pci_destroy(&f->p);
+	assert_int_equal(f->line.level, 0);
+}
+
 /* VIRTIO_PCI_CAP_PCI_CFG: BAR access through config space. */
 static void pci_cfg_window(void **state)
 {
@@ -524,6 +706,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(pci_cfg_window, setup, teardown),
 		cmocka_unit_test_setup_teardown(no_config_no_cap, setup, teardown),
 		cmocka_unit_test_setup_teardown(msix_through_irqfd, setup, teardown),
+		cmocka_unit_test_setup_teardown(intx, setup, teardown),
+		cmocka_unit_test_setup_teardown(intx_off_with_msix, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("virtio_pci", tests, NULL, NULL);
 }
