@@ -226,6 +226,8 @@ void vm_devices_destroy(struct vm *vm);
 /* After the vCPUs stopped: waits (bounded) until console output is out. */
 void vm_devices_flush(struct vm *vm);
 void vm_devices_print_stats(struct vm *vm);
+/* Presses the ACPI power button: 0, or -ENODEV without ACPI (--no-acpi). */
+int vm_power_button(struct vm *vm);
 
 /* vCPUs: vcpu.c */
 int vcpu_create(struct vm *vm, struct vcpu *v, unsigned id);
