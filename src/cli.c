@@ -217,6 +217,7 @@ enum {
 	OPT_VCONSOLE,
 	OPT_NO_IRQFD,
 	OPT_NET,
+	OPT_API_SOCKET,
 };
 
 /* Whether the command line names a console= already. */
@@ -315,6 +316,7 @@ static int parse_run(int argc, char **argv, struct cli *out, char *err,
 		{ "vconsole", required_argument, NULL, OPT_VCONSOLE },
 		{ "no-irqfd", no_argument, NULL, OPT_NO_IRQFD },
 		{ "net", required_argument, NULL, OPT_NET },
+		{ "api-socket", required_argument, NULL, OPT_API_SOCKET },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -371,6 +373,13 @@ static int parse_run(int argc, char **argv, struct cli *out, char *err,
 		case OPT_RNG:
 			if (cli_parse_rng(optarg, cfg, err, errlen) < 0)
 				return -EINVAL;
+			break;
+		case OPT_API_SOCKET:
+			if (!optarg[0]) {
+				snprintf(err, errlen, "--api-socket: empty path");
+				return -EINVAL;
+			}
+			cfg->api_socket = optarg;
 			break;
 		case OPT_NET:
 			if (cfg->nr_nics == CONFIG_MAX_NICS) {
@@ -486,6 +495,11 @@ int cli_parse(int argc, char **argv, struct cli *out, char *err, size_t errlen)
 	}
 	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
 		out->action = CLI_VERSION;
+		return 0;
+	}
+	if (!strcmp(argv[1], "ctl")) {
+		/* its own small parser: api_ctl.c */
+		out->action = CLI_CTL;
 		return 0;
 	}
 	if (!strcmp(argv[1], "run")) {

@@ -189,7 +189,37 @@ static int kvm_irqfd_level(void *opaque, unsigned gsi, int fd, int resample_fd,
 	return kvm_ioctl(k->vm_fd, KVM_IRQFD, &f);
 }
 
+/* The in-kernel IOAPIC's table (KVM_GET_IRQCHIP, a VM ioctl) and our routes. */
+static int kvm_info(void *opaque, struct irqchip_info *out)
+{
+	struct irqchip_kvm *k = opaque;
+	struct kvm_irqchip c = { .chip_id = KVM_IRQCHIP_IOAPIC };
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	out->mode = "kernel";
+	if ((r = kvm_ioctl_quiet(k->vm_fd, KVM_GET_IRQCHIP, &c)) < 0)
+		return r;
+	out->ioapic_id = c.chip.ioapic.id;
+	out->nr_pins = KVM_IOAPIC_NUM_PINS < IRQ_INFO_MAX_PINS ? KVM_IOAPIC_NUM_PINS
+							       : IRQ_INFO_MAX_PINS;
+	for (unsigned i = 0; i < out->nr_pins; i++)
+		out->redir[i] = c.chip.ioapic.redirtbl[i].bits;
+	pthread_mutex_lock(&k->lock);
+	for (unsigned i = 0; i < MSI_ROUTES && out->nr_msi < IRQ_INFO_MAX_MSI; i++) {
+		if (!k->routes[i].used)
+			continue;
+		out->msi[out->nr_msi].gsi = MSI_GSI_BASE + i;
+		out->msi[out->nr_msi].addr = k->routes[i].addr;
+		out->msi[out->nr_msi].data = k->routes[i].data;
+		out->nr_msi++;
+	}
+	pthread_mutex_unlock(&k->lock);
+	return 0;
+}
+
 static const struct irqchip_ops kvm_irqchip_ops = {
+	.info = kvm_info,
 	.set_level = kvm_set_level,
 	.msi = kvm_msi,
 	.msi_route_add = kvm_route_add,
