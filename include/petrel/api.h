@@ -108,6 +108,9 @@ struct api_ctx {
  * {"error": "..."}). Never stops the VM unless asked to (quit, shutdown).
  */
 int api_dispatch(struct api_ctx *ctx, const struct api_request *req, json_t **out);
+/* A JSON string of s, non-UTF-8 bytes made '?' (jansson takes only UTF-8);
+ * null for NULL. */
+json_t *api_text(const char *s);
 /* {"error": msg}: the body of every 4xx/5xx. */
 json_t *api_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -186,7 +186,10 @@ static void print_table(json_t *a, int indent)
 	printf("%*s", indent, "");
 	c = 0;
 	json_object_foreach(first, k, v) {
-		printf("%-*s%s", (int)w[c], k, c + 1 < cols ? "  " : "\n");
+		if (c + 1 < cols)
+			printf("%-*s  ", (int)w[c], k);
+		else
+			printf("%s\n", k);
 		c++;
 	}
 	for (i = 0; i < rows; i++) {
@@ -194,7 +197,10 @@ static void print_table(json_t *a, int indent)
 		c = 0;
 		json_object_foreach(json_array_get(a, i), k, v) {
 			char *s = cell(v);
-			printf("%-*s%s", (int)w[c], s ? s : "?", c + 1 < cols ? "  " : "\n");
+			if (c + 1 < cols) /* the last column unpadded: no trailing blanks */
+				printf("%-*s  ", (int)w[c], s ? s : "?");
+			else
+				printf("%s\n", s ? s : "?");
 			free(s);
 			c++;
 		}

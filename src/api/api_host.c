@@ -166,6 +166,10 @@ static void describe_fd(struct api_ctx *c, int fd, const char *link, char *what,
 		snprintf(what, n, "the I/O thread's signalfd (SIGINT, SIGTERM, ...)");
 		return;
 	}
+	if (!strcmp(link, "anon_inode:[timerfd]")) {
+		snprintf(what, n, "a timerfd (the I/O thread's timers)");
+		return;
+	}
 	if (!strcmp(link, "anon_inode:[io_uring]")) {
 		snprintf(what, n, "an io_uring (disk I/O)");
 		return;
@@ -219,8 +223,8 @@ int api_get_fds(struct api_ctx *c, json_t **out)
 			continue; /* closed meanwhile */
 		link[n] = 0;
 		describe_fd(c, fd, link, what, sizeof(what));
-		json_array_append_new(list, json_pack("{s:i, s:s, s:s}", "fd", fd, "target", link,
-						      "what", what));
+		json_array_append_new(list, json_pack("{s:i, s:o, s:o}", "fd", fd, "target",
+						      api_text(link), "what", api_text(what)));
 	}
 	closedir(d);
 	*out = json_pack("{s:o}", "fds", list);
@@ -285,8 +289,8 @@ int api_get_threads(struct api_ctx *c, json_t **out)
 			else if (!strcmp(comm, "pic-watch"))
 				snprintf(what, sizeof(what), "vCPU 0's 8259 watchdog");
 		}
-		json_array_append_new(list, json_pack("{s:i, s:s, s:s#, s:s}", "tid", tid, "name",
-						      comm, "state", &state, 1, "what", what));
+		json_array_append_new(list, json_pack("{s:i, s:o, s:s#, s:s}", "tid", tid, "name",
+						      api_text(comm), "state", &state, 1, "what", what));
 	}
 	closedir(d);
 	*out = json_pack("{s:o}", "threads", list);

@@ -243,6 +243,26 @@ int api_route(const struct api_request *req, struct api_call *call, char *err,
 	return 0;
 }
 
+json_t *api_text(const char *s)
+{
+	json_t *j;
+	char *copy;
+
+	if (!s)
+		return json_null();
+	if ((j = json_string(s)))
+		return j;
+	/* not UTF-8 (a client's bytes, a file name): '?' for every non-ASCII byte */
+	if (!(copy = strdup(s)))
+		return NULL;
+	for (char *p = copy; *p; p++)
+		if ((unsigned char)*p >= 0x80 || (unsigned char)*p < 0x20)
+			*p = '?';
+	j = json_string(copy);
+	free(copy);
+	return j;
+}
+
 json_t *api_error(const char *fmt, ...)
 {
 	char msg[512];
@@ -251,5 +271,5 @@ json_t *api_error(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	return json_pack("{s:s}", "error", msg);
+	return json_pack("{s:o}", "error", api_text(msg));
 }

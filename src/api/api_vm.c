@@ -36,13 +36,13 @@ static int get_vm(struct api_ctx *c, json_t **out)
 {
 	struct vm *vm = c->vm;
 
-	*out = json_pack("{s:s, s:s, s:i, s:I, s:s, s:i, s:s?, s:s?, s:s}",
+	*out = json_pack("{s:s, s:s, s:i, s:I, s:s, s:i, s:o, s:o, s:o}",
 			 "state", api_vm_state(vm), "version", PETREL_VERSION,
 			 "vcpus", (int)vm->nr_vcpus, "memory_bytes", (json_int_t)vm->mem.ram_size,
 			 "irqchip", "kernel", "pid", (int)getpid(),
-			 "kernel", vm->cfg ? vm->cfg->kernel : NULL,
-			 "cmdline", vm->cfg ? vm->cfg->cmdline : NULL,
-			 "api_socket", c->socket_path ? c->socket_path : "");
+			 "kernel", api_text(vm->cfg ? vm->cfg->kernel : NULL),
+			 "cmdline", api_text(vm->cfg ? vm->cfg->cmdline : NULL),
+			 "api_socket", api_text(c->socket_path));
 	return 200;
 }
 
