@@ -19,9 +19,12 @@ CFLAGS  += -std=c11 -Wall -Wextra -Werror -pthread -fno-strict-aliasing
 # The decompression libraries are linked statically: a dynamic link maps and
 # relocates all five at every start (~0.4 MiB resident, measured in bench/),
 # even for a guest that needs none of them.
-LDLIBS  += -pthread -Wl,-Bstatic -lz -llzma -lzstd -llz4 -lbz2 -luring -Wl,-Bdynamic
+LDLIBS  += -pthread -Wl,-Bstatic -lz -llzma -lzstd -llz4 -lbz2 -luring -ljansson -Wl,-Bdynamic
 # libslirp (--net user) is not linked: src/net/slirp_lib.c loads it with
 # dlopen when a VM asks for it (libslirp-dev for its header only).
+# libmicrohttpd (--api-socket) likewise (src/api/api_server.c): linked, it
+# maps GnuTLS and five more libraries into every petrel. jansson (the
+# control API's JSON) is small and has no dependencies: static.
 ifeq ($(SAN),1)
 CFLAGS  += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=address,undefined
@@ -37,7 +40,7 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:%.c=$(BUILD)/%)
 UNIT_HELPERS := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
 
-.PHONY: all deps run test test-unit test-cli test-guest test-boot test-virtio test-net test-trace test-deep test-fuzz bench clean kernel initrd
+.PHONY: all deps run test test-unit test-cli test-guest test-boot test-virtio test-net test-trace test-api test-deep test-fuzz bench clean kernel initrd
 all: $(BUILD)/petrel
 
 $(BUILD)/%.o: %.c
@@ -70,7 +73,7 @@ KERNEL := .cache/vmlinuz
 INITRD := .cache/initrd.img
 $(KERNEL):
 	tools/fetch-kernel.sh .cache
-$(INITRD): $(KERNEL) tools/mkinitrd.sh tools/initrd/boot_marker.c include/petrel/layout.h
+$(INITRD): $(KERNEL) tools/fetch-kernel.sh tools/mkinitrd.sh tools/initrd/boot_marker.c include/petrel/layout.h
 	tools/fetch-kernel.sh $(dir $@) && tools/mkinitrd.sh $@
 kernel: $(KERNEL)
 initrd: $(INITRD)
@@ -108,6 +111,8 @@ test-net:
 	@tests/run-all.sh net
 test-trace:
 	@tests/run-all.sh trace
+test-api:
+	@tests/run-all.sh api
 test-deep:
 	@tests/run-all.sh deep
 test-fuzz:

@@ -13,6 +13,7 @@
 
 static const char top_help[] =
 	"usage: petrel run --kernel IMAGE [options]\n"
+	"       petrel ctl SOCKET COMMAND [ARGS] [--json]\n"
 	"       petrel --help | --version\n"
 	"\n"
 	"petrel is a small virtual machine monitor on Linux KVM. It boots Linux\n"
@@ -20,8 +21,10 @@ static const char top_help[] =
 	"\n"
 	"commands:\n"
 	"  run         create a VM and run it until the guest stops\n"
+	"  ctl         talk to a running petrel's control API (run --api-socket)\n"
 	"\n"
-	"`petrel run --help` lists the options of run.\n"
+	"`petrel run --help` lists the options of run, `petrel ctl --help` the\n"
+	"commands of ctl.\n"
 	"\n"
 	"exit status:\n"
 	"  0  the guest powered off or reset itself\n"
@@ -129,6 +132,10 @@ static const char run_help[] =
 	"                          classes pio, mmio, irq, virtio, exits, kvm, or\n"
 	"                          all; e.g. --trace pio,mmio:/tmp/t.log.\n"
 	"                          `--trace help` says what each traces\n"
+	"      --api-socket PATH   serve the control API (HTTP+JSON) on a Unix socket\n"
+	"                          at PATH, mode 0600, removed at exit: `curl\n"
+	"                          --unix-socket PATH http://localhost/vm`, or\n"
+	"                          `petrel ctl PATH ...` (see petrel ctl --help)\n"
 	"  -h, --help              this text\n"
 	"\n"
 	"console: COM1 (ttyS0) is connected to stdin/stdout; when stdin is a\n"
@@ -234,6 +241,7 @@ enum {
 	OPT_NET,
 	OPT_IRQCHIP,
 	OPT_TRACE,
+	OPT_API_SOCKET,
 };
 
 /* Whether the command line names a console= already. */
@@ -334,6 +342,7 @@ static int parse_run(int argc, char **argv, struct cli *out, char *err,
 		{ "net", required_argument, NULL, OPT_NET },
 		{ "irqchip", required_argument, NULL, OPT_IRQCHIP },
 		{ "trace", required_argument, NULL, OPT_TRACE },
+		{ "api-socket", required_argument, NULL, OPT_API_SOCKET },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -390,6 +399,13 @@ static int parse_run(int argc, char **argv, struct cli *out, char *err,
 		case OPT_RNG:
 			if (cli_parse_rng(optarg, cfg, err, errlen) < 0)
 				return -EINVAL;
+			break;
+		case OPT_API_SOCKET:
+			if (!optarg[0]) {
+				snprintf(err, errlen, "--api-socket: empty path");
+				return -EINVAL;
+			}
+			cfg->api_socket = optarg;
 			break;
 		case OPT_NET:
 			if (cfg->nr_nics == CONFIG_MAX_NICS) {
@@ -542,6 +558,11 @@ int cli_parse(int argc, char **argv, struct cli *out, char *err, size_t errlen)
 	}
 	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
 		out->action = CLI_VERSION;
+		return 0;
+	}
+	if (!strcmp(argv[1], "ctl")) {
+		/* its own small parser: api_ctl.c */
+		out->action = CLI_CTL;
 		return 0;
 	}
 	if (!strcmp(argv[1], "run")) {

@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "petrel/api.h"
 #include "petrel/blk_image.h"
 #include "petrel/boot_plan.h"
 #include "petrel/config.h"
@@ -103,6 +105,8 @@ int main(int argc, char **argv)
 	struct boot_plan plan;
 	struct vm vm;
 	struct start_times times;
+	struct api_ctx api = { .listen_fd = -1 };
+	struct api_server *api_server = NULL;
 	char err[256];
 	sigset_t kick;
 	int status, r;
@@ -119,12 +123,16 @@ int main(int argc, char **argv)
 	case CLI_HELP:
 		if (cli.help_topic && !strcmp(cli.help_topic, "cpu-features"))
 			cpuid_list_features(stdout);
+		else if (cli.help_topic && !strcmp(cli.help_topic, "ctl"))
+			fputs(api_ctl_help(), stdout);
 		else
 			fputs(cli_help(cli.help_topic), stdout);
 		return 0;
 	case CLI_VERSION:
 		printf("petrel %s\n", PETREL_VERSION);
 		return 0;
+	case CLI_CTL:
+		return api_ctl_main(argc - 1, argv + 1);
 	case CLI_RUN:
 		break;
 	}
@@ -133,6 +141,15 @@ int main(int argc, char **argv)
 	if (prepare(&cli.cfg, &plan) < 0) {
 		boot_plan_free(&plan);
 		return EXIT_VMM_ERROR;
+	}
+	/* the socket before /dev/kvm, so a bad or busy path is said at once */
+	if (cli.cfg.api_socket) {
+		api.socket_path = cli.cfg.api_socket;
+		api.listen_fd = api_socket_open(cli.cfg.api_socket);
+		if (api.listen_fd < 0) {
+			boot_plan_free(&plan);
+			return EXIT_VMM_ERROR;
+		}
 	}
 	start_times_mark(&times, START_PLANNED);
 
@@ -150,12 +167,22 @@ int main(int argc, char **argv)
 	r = vm_create(&vm, &cli.cfg, &plan);
 	/* in guest RAM now: the host copy (the decompressed kernel) can go */
 	boot_plan_free(&plan);
+	if (r == 0 && api.listen_fd >= 0) {
+		api.vm = &vm;
+		r = api_server_start(&api_server, &api);
+	}
 	if (r < 0) {
+		if (api.listen_fd >= 0) {
+			close(api.listen_fd);
+			unlink(api.socket_path);
+		}
 		vm_destroy(&vm);
 		console_restore_terminal();
 		return EXIT_VMM_ERROR;
 	}
 	status = vm_run(&vm);
+	/* before the VM goes: the API thread reads it */
+	api_server_stop(api_server);
 	vm_destroy(&vm);
 	console_restore_terminal();
 	pt_info("%s (exit status %d)", vm.stop.reason[0] ? vm.stop.reason : "stopped",

@@ -291,6 +291,14 @@ static int acpi_create(struct vm *vm, struct vm_devices *d)
 	return err;
 }
 
+int vm_power_button(struct vm *vm)
+{
+	if (!vm->dev || !vm->dev->pm_up)
+		return -ENODEV;
+	acpi_pm_power_button(&vm->dev->pm);
+	return 0;
+}
+
 /* At the boot marker: the exit counts so far are the boot's. */
 static void mark_buses(void *arg)
 {

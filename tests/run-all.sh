@@ -17,6 +17,11 @@
 #                               accesses and interrupt route, and that kernel's
 #                               virtio-blk kicks, completions and MSI-X
 #                               interrupts (tests/e2e/trace_test.sh; needs KVM)
+#   tests/run-all.sh api        the control API (--api-socket) against a running
+#                               Linux guest with curl and petrel ctl: every
+#                               endpoint, pause/resume, translate, bad
+#                               requests, shutdown by the ACPI power button
+#                               (tests/e2e/api_test.sh; needs KVM)
 #   tests/run-all.sh deep       the emulation-assist test (needs a software KVM)
 #   tests/run-all.sh fuzz       each libFuzzer target in tests/fuzz/ for
 #                               FUZZ_TEST_TIME seconds (default 10; clang, on
@@ -37,7 +42,7 @@ if [ "${1:-}" = --inner ]; then # the KVM tiers, inside the nested VM
 	shift
 fi
 tiers=("$@")
-[ ${#tiers[@]} -eq 0 ] && tiers=(unit cli fuzz guest boot virtio net trace deep)
+[ ${#tiers[@]} -eq 0 ] && tiers=(unit cli fuzz guest boot virtio net trace api deep)
 jobs=$(nproc 2>/dev/null || echo 2)
 pass=0
 fail=0
@@ -176,6 +181,12 @@ tier_trace() {
 	run_counted trace tests/e2e/trace_test.sh
 }
 
+tier_api() {
+	echo "== api tests (the control API against Debian's kernel, with curl)"
+	build all kernel initrd || return
+	run_counted api tests/e2e/api_test.sh
+}
+
 tier_deep() {
 	echo "== deep boot test (Debian kernel with --emulation-assist)"
 	if [ "$kvm" != soft ]; then
@@ -231,7 +242,7 @@ timed() { # tier function: runs it and says how long it took
 for t in "${tiers[@]}"; do
 	case $t in
 	unit|cli|deep|cli-kvm|fuzz) timed "tier_$t" ;;
-	guest|boot|virtio|net|trace)
+	guest|boot|virtio|net|trace|api)
 		if [ "$where" = nested ]; then
 			echo "== $t tests: queued for the nested VM"
 			nested_tiers+=("$t")

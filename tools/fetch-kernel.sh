@@ -8,7 +8,7 @@ set -euo pipefail
 dir=${1:-.cache}
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
-want="virtio_pci virtio_mmio virtio_blk virtio_rng virtio_console virtio_net"
+want="virtio_pci virtio_mmio virtio_blk virtio_rng virtio_console virtio_net button evdev"
 [ -s "$dir/vmlinuz" ] && [ -s "$dir/modules/stamp" ] &&
 	[ "$(cat "$dir/modules/stamp")" = "$want" ] && exit 0
 tmp=$(mktemp -d)

@@ -15,9 +15,12 @@
  * SLP_TYP values (S1-S4 are not in the DSDT, so no OS asks for them) only
  * update the register: petrel has no sleep states.
  *
- * Nothing sets status bits yet (no fixed buttons; the PM timer,
- * pm_timer.h, does not model TMR_STS), so the SCI stays low; the line is
- * kept so that events can be added later.
+ * One fixed event is modelled: the power button (PWRBTN_STS/PWRBTN_EN,
+ * bit 8 of PM1_STS/PM1_EN; the FADT says it is a fixed feature).
+ * acpi_pm_power_button() sets PWRBTN_STS; the SCI is high while any
+ * status bit is set whose enable bit is set (ACPI 4.8.3.1), so the guest
+ * sees it once its OSPM enables the event and until it clears the status.
+ * The PM timer (pm_timer.h) does not model TMR_STS.
  *
  * Every vCPU thread may access the block at once, and each write is a
  * read-modify-write of a 16-bit register (a byte of PM1_EN, a W1C of
@@ -37,6 +40,7 @@
 #define ACPI_PM1_STS 0
 #define ACPI_PM1_EN 2
 #define ACPI_PM1_CNT 4
+#define ACPI_PM1_PWRBTN (1u << 8) /* PWRBTN_STS in PM1_STS, PWRBTN_EN in PM1_EN */
 #define ACPI_PM1_CNT_SCI_EN (1u << 0)
 #define ACPI_PM1_CNT_GBL_RLS (1u << 2)
 #define ACPI_PM1_CNT_SLP_TYP_SHIFT 10
@@ -46,6 +50,7 @@
 struct acpi_pm {
 	pthread_mutex_t lock; /* guards sts, en, cnt */
 	uint16_t sts, en, cnt;
+	int sci_level; /* what the line was last set to */
 	struct irq_line sci;
 	struct power_ctl power;
 };
@@ -57,6 +62,9 @@ struct acpi_pm {
 int acpi_pm_init(struct acpi_pm *pm, struct irq_line sci,
 		 struct power_ctl power);
 void acpi_pm_destroy(struct acpi_pm *pm);
+
+/* Presses the power button (the control API's shutdown). Any thread. */
+void acpi_pm_power_button(struct acpi_pm *pm);
 
 /* Insert with opaque = the struct acpi_pm, at PORT_ACPI_PM, PORT_ACPI_PM_LEN. */
 extern const struct bus_dev_ops acpi_pm_ops;

@@ -124,6 +124,7 @@ struct vm_config {
 	bool rng;                 /* --rng: a virtio-rng device */
 	enum virtio_transport_kind rng_transport;
 	struct vconsole_config vconsole;
+	const char *api_socket;   /* --api-socket PATH: the control API; NULL: none */
 	struct net_config nics[CONFIG_MAX_NICS];
 	unsigned nr_nics;
 	/* --trace EVENTS[:FILE]: trace.h's class bits, FILE (NULL: stderr) */
@@ -145,6 +146,7 @@ enum cli_action {
 	CLI_RUN,
 	CLI_HELP,         /* print help for cli.help_topic and exit 0 */
 	CLI_VERSION,
+	CLI_CTL,          /* petrel ctl ...: api_ctl_main(argc, argv) */
 };
 
 struct cli {

@@ -24,6 +24,26 @@ struct irq_route_desc {
 	bool pic_masked;    /* the pin's IMR bit */
 };
 
+/*
+ * What an irqchip reports about itself (the control API's GET /irq): its
+ * mode, the IOAPIC redirection table (raw 64-bit entries, whichever model
+ * holds it) and the MSI routes it programmed.
+ */
+#define IRQ_INFO_MAX_PINS 64
+#define IRQ_INFO_MAX_MSI 256
+struct irqchip_info {
+	const char *mode;    /* "kernel", ... */
+	unsigned nr_pins;    /* 0: no IOAPIC to show */
+	uint64_t ioapic_id;
+	uint64_t redir[IRQ_INFO_MAX_PINS];
+	unsigned nr_msi;
+	struct {
+		unsigned gsi;
+		uint64_t addr;
+		uint32_t data;
+	} msi[IRQ_INFO_MAX_MSI];
+};
+
 struct irqchip_ops {
 	int (*set_level)(void *opaque, unsigned gsi, int level);
 	int (*msi)(void *opaque, uint64_t addr, uint32_t data);
@@ -63,6 +83,11 @@ struct irqchip_ops {
 	 * 0 or -errno (the line is then traced without its route).
 	 */
 	int (*describe_gsi)(void *opaque, unsigned gsi, struct irq_route_desc *d);
+	/*
+	 * Optional: fills *out for the control API (any thread, the vCPUs
+	 * running). 0 or -errno.
+	 */
+	int (*info)(void *opaque, struct irqchip_info *out);
 };
 
 struct irqchip {

@@ -67,5 +67,8 @@ int kvm_routes_set_pin(struct kvm_routes *r, unsigned pin, uint64_t addr,
 int kvm_routes_msi_add(struct kvm_routes *r, int *fd);
 int kvm_routes_msi_set(struct kvm_routes *r, int id, uint64_t addr, uint32_t data);
 void kvm_routes_msi_del(struct kvm_routes *r, int id);
+/* Appends the MSI routes in use to out->msi (the control API's GET /irq). */
+struct irqchip_info;
+void kvm_routes_msi_list(struct kvm_routes *r, struct irqchip_info *out);
 
 #endif

@@ -405,7 +405,8 @@ static void write_fadt(uint8_t *t, gpa_t facs, gpa_t dsdt)
 	/* century 0: the RTC model makes no promise about CMOS 0x32. */
 	f.iapc_boot_arch = BOOT_ARCH_LEGACY_DEVICES | BOOT_ARCH_8042 |
 			   BOOT_ARCH_VGA_NOT_PRESENT;
-	f.flags = FADT_WBINVD | FADT_PROC_C1 | FADT_PWR_BUTTON |
+	/* the power button is a fixed feature (acpi_pm.c): no FADT_PWR_BUTTON */
+	f.flags = FADT_WBINVD | FADT_PROC_C1 |
 		  FADT_SLP_BUTTON | FADT_RESET_REG_SUP |
 		  (ACPI_PM_TMR_BITS == 32 ? FADT_TMR_VAL_EXT : 0);
 	f.reset_reg = io_gas(8, 1, PORT_RESET_CF9);

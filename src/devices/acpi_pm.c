@@ -37,6 +37,25 @@ void acpi_pm_destroy(struct acpi_pm *pm)
 	pthread_mutex_destroy(&pm->lock);
 }
 
+/* Called with pm->lock held: the SCI follows STS & EN (fixed events). */
+static void update_sci(struct acpi_pm *pm)
+{
+	int level = (pm->sts & pm->en & ACPI_PM1_PWRBTN) ? 1 : 0;
+
+	if (level != pm->sci_level) {
+		pm->sci_level = level;
+		irq_line_set(&pm->sci, level);
+	}
+}
+
+void acpi_pm_power_button(struct acpi_pm *pm)
+{
+	pthread_mutex_lock(&pm->lock);
+	pm->sts |= ACPI_PM1_PWRBTN;
+	update_sci(pm);
+	pthread_mutex_unlock(&pm->lock);
+}
+
 static uint16_t reg_read(const struct acpi_pm *pm, unsigned reg)
 {
 	switch (reg * 2) {
@@ -116,6 +135,7 @@ static void acpi_pm_write(void *opaque, uint64_t offset, uint64_t value,
 			    (val[ACPI_PM1_EN / 2] & mask[ACPI_PM1_EN / 2]));
 	if (mask[ACPI_PM1_CNT / 2])
 		s5 = cnt_write(pm, val[ACPI_PM1_CNT / 2], mask[ACPI_PM1_CNT / 2]);
+	update_sci(pm);
 	pthread_mutex_unlock(&pm->lock);
 	/* outside the lock: the VM stops its vCPUs from this callback */
 	if (s5)

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <string.h>
 #include <stdlib.h>
 
 #include "petrel/irqchip_kvm.h"
@@ -105,7 +106,28 @@ static int kvm_describe_gsi(void *opaque, unsigned gsi, struct irq_route_desc *d
 	return 0;
 }
 
+/* The in-kernel IOAPIC's table (KVM_GET_IRQCHIP, a VM ioctl) and our routes. */
+static int kvm_info(void *opaque, struct irqchip_info *out)
+{
+	struct irqchip_kvm *k = opaque;
+	struct kvm_irqchip c = { .chip_id = KVM_IRQCHIP_IOAPIC };
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	out->mode = "kernel";
+	if ((r = kvm_ioctl_quiet(k->vm_fd, KVM_GET_IRQCHIP, &c)) < 0)
+		return r;
+	out->ioapic_id = c.chip.ioapic.id;
+	out->nr_pins = KVM_IOAPIC_NUM_PINS < IRQ_INFO_MAX_PINS ? KVM_IOAPIC_NUM_PINS
+							       : IRQ_INFO_MAX_PINS;
+	for (unsigned i = 0; i < out->nr_pins; i++)
+		out->redir[i] = c.chip.ioapic.redirtbl[i].bits;
+	kvm_routes_msi_list(&k->routes, out);
+	return 0;
+}
+
 static const struct irqchip_ops kvm_irqchip_ops = {
+	.info = kvm_info,
 	.set_level = kvm_set_level,
 	.msi = kvm_msi,
 	.msi_route_add = kvm_route_add,

@@ -229,6 +229,23 @@ static int split_describe_gsi(void *opaque, unsigned gsi, struct irq_route_desc 
 	return 0;
 }
 
+/* The control API's GET /irq: petrel's IOAPIC table and KVM's MSI routes. */
+static int split_info(void *opaque, struct irqchip_info *out)
+{
+	struct irqchip_split *s = opaque;
+
+	memset(out, 0, sizeof(*out));
+	out->mode = "split";
+	pthread_mutex_lock(&s->lock);
+	out->ioapic_id = s->env.ioapic_id;
+	out->nr_pins = IOAPIC_PINS;
+	for (unsigned pin = 0; pin < IOAPIC_PINS; pin++)
+		out->redir[pin] = ioapic_redir(&s->ioapic, pin);
+	pthread_mutex_unlock(&s->lock);
+	kvm_routes_msi_list(&s->routes, out);
+	return 0;
+}
+
 /* "stats: irqchip split: IOAPIC pin2 1093, pin4 51; ..." */
 static void split_print_stats(void *opaque)
 {
@@ -260,6 +277,7 @@ static const struct irqchip_ops split_ops = {
 	.eoi = split_eoi,
 	.print_stats = split_print_stats,
 	.describe_gsi = split_describe_gsi,
+	.info = split_info,
 };
 
 /*

@@ -5,6 +5,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "petrel/irq.h"
 #include "petrel/kvm.h"
 #include "petrel/kvm_routes.h"
 #include "petrel/trace.h"
@@ -190,6 +191,20 @@ void kvm_routes_msi_del(struct kvm_routes *r, int id)
 		close(r->msi[id].fd);
 		r->msi[id].used = false;
 		commit(r);
+	}
+	pthread_mutex_unlock(&r->lock);
+}
+
+void kvm_routes_msi_list(struct kvm_routes *r, struct irqchip_info *out)
+{
+	pthread_mutex_lock(&r->lock);
+	for (unsigned i = 0; i < KVM_ROUTES_MSI && out->nr_msi < IRQ_INFO_MAX_MSI; i++) {
+		if (!r->msi[i].used)
+			continue;
+		out->msi[out->nr_msi].gsi = KVM_ROUTES_MSI_GSI_BASE + i;
+		out->msi[out->nr_msi].addr = r->msi[i].addr;
+		out->msi[out->nr_msi].data = r->msi[i].data;
+		out->nr_msi++;
 	}
 	pthread_mutex_unlock(&r->lock);
 }

@@ -116,13 +116,46 @@ bad_input_cases() { # FN: expect, expect_nokvm, skip_nokvm
 	$fn "unknown CPU feature" 1 'unknown feature "warpdrive"' -- run -k "$KERNEL" --cpu-features=-warpdrive
 	$fn "unknown KVM feature" 1 'unknown feature "kvm-warp"' -- run -k "$KERNEL" --cpu-features=-kvmclock,-kvm,-kvm-warp
 	$fn "trace file cannot be opened" 1 "--trace: cannot open /nonexistent/dir/t.log: No such file" -- run -k "$KERNEL" --trace pio:/nonexistent/dir/t.log
+	# the control API's socket is made after the plan, before /dev/kvm
+	$fn "api socket in a missing directory" 1 "api-socket /nonexistent/dir/x.sock: the directory /nonexistent/dir does not exist" -- run -k "$KERNEL" --api-socket /nonexistent/dir/x.sock
+	$fn "api socket path is a file" 1 "exists and is not a socket" -- run -k "$KERNEL" --api-socket "$tmp/garbage"
+	$fn "api socket path too long" 1 "longer than a Unix socket path may be" -- run -k "$KERNEL" --api-socket "/tmp/$(printf 'x%.0s' {1..120})"
 }
+expect "empty --api-socket" 2 "api-socket: empty path" -- run -k "$tmp/garbage" --api-socket ""
+expect "ctl without a command" 2 "no command given" -- ctl /tmp/x.sock
+expect "ctl unknown command" 2 "unknown command" -- ctl /tmp/x.sock frobnicate
+expect "ctl argument not a number" 2 "arguments are numbers" -- ctl /tmp/x.sock regs "0;rm"
+expect "ctl to no petrel" 1 "cannot connect to $tmp/none.sock" -- ctl "$tmp/none.sock" info
+expect "ctl --help" 0 "petrel ctl SOCKET COMMAND" -- ctl --help
 bad_input_cases expect
 if [ $can_unshare -eq 1 ]; then
 	bad_input_cases expect_nokvm
 else
 	bad_input_cases skip_nokvm
 fi
+
+# A socket left by a petrel that died (nobody accepts on it) is replaced;
+# without /dev/kvm petrel then stops, and removes the socket it made.
+stale_socket_case() {
+	local name="stale api socket replaced, then removed at exit, no /dev/kvm" rc
+	if [ $can_unshare -ne 1 ] || [ $have_kernel -ne 1 ]; then
+		skip_case "$name" "needs root, unshare and the test kernel"
+		return
+	fi
+	python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' "$tmp/stale.sock"
+	timeout 60 unshare -m sh -c 'mount -t tmpfs none /dev && exec "$0" "$@"' \
+		"$PETREL" run -k "$KERNEL" --api-socket "$tmp/stale.sock" </dev/null >"$tmp/out" 2>&1
+	rc=$?
+	if [ $rc -eq 1 ] && grep -q "/dev/kvm" "$tmp/out" && ! grep -q "api-socket" "$tmp/out" &&
+	   [ ! -e "$tmp/stale.sock" ]; then
+		echo "  ok   $name"; pass=$((pass + 1))
+	else
+		echo "  FAIL $name: status $rc, socket $( [ -e "$tmp/stale.sock" ] && echo left || echo gone), output:"
+		sed 's/^/    /' "$tmp/out" | head -5
+		fail=$((fail + 1))
+	fi
+}
+stale_socket_case
 
 fi # nokvm part
 

@@ -109,9 +109,10 @@ static void check(unsigned ncpus)
 	assert_int_equal(fadt[89], 2);                   /* PM1_CNT_LEN */
 	assert_int_equal(fadt[91], 4);                   /* PM_TMR_LEN */
 	assert_int_equal(le16_get(fadt + 109), 0x7);     /* legacy, 8042, no VGA */
-	/* WBINVD, PROC_C1, no buttons, TMR_VAL_EXT (32-bit timer), RESET_REG */
+	/* WBINVD, PROC_C1, a fixed power button (bit 4 clear), no sleep
+	 * button, TMR_VAL_EXT (32-bit timer), RESET_REG */
 	assert_int_equal(le32_get(fadt + 112),
-			 (1 << 0) | (1 << 2) | (1 << 4) | (1 << 5) | (1 << 8) | (1 << 10));
+			 (1 << 0) | (1 << 2) | (1 << 5) | (1 << 8) | (1 << 10));
 	/* RESET_REG: system I/O, 8 bits, port 0xCF9, value 6 */
 	assert_int_equal(fadt[116], 1);
 	assert_int_equal(fadt[117], 8);

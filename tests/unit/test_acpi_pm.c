@@ -20,6 +20,7 @@ struct rec {
 	enum power_event ev;
 	const char *source;
 	int irq_calls;
+	int level;
 };
 
 static void rec_power(void *opaque, enum power_event ev, const char *source)
@@ -35,8 +36,8 @@ static int rec_set_level(void *opaque, unsigned gsi, int level)
 {
 	struct rec *r = opaque;
 
-	(void)gsi;
-	(void)level;
+	assert_int_equal(gsi, GSI_SCI);
+	r->level = level;
 	r->irq_calls++;
 	return 0;
 }
@@ -334,12 +335,41 @@ static void test_concurrent_writers_lose_nothing(void **state)
 	assert_int_equal(f->rec.power_calls, 0);
 }
 
+/*
+ * The power button: PWRBTN_STS is set by a press and cleared by writing 1;
+ * the SCI is high while status and enable are both set.
+ */
+static void test_power_button(void **state)
+{
+	struct fixture *f = *state;
+
+	acpi_pm_power_button(&f->pm);
+	assert_int_equal(rd(f, ACPI_PM1_STS, 2), ACPI_PM1_PWRBTN);
+	assert_int_equal(f->rec.irq_calls, 0); /* not enabled yet: no SCI */
+	wr(f, ACPI_PM1_EN, ACPI_PM1_PWRBTN, 2);
+	assert_int_equal(f->rec.irq_calls, 1);
+	assert_int_equal(f->rec.level, 1);
+	wr(f, ACPI_PM1_STS, 0x1, 2); /* another bit: the button stays */
+	assert_int_equal(rd(f, ACPI_PM1_STS, 2), ACPI_PM1_PWRBTN);
+	assert_int_equal(f->rec.level, 1);
+	wr(f, ACPI_PM1_STS + 1, ACPI_PM1_PWRBTN >> 8, 1); /* W1C, by byte */
+	assert_int_equal(rd(f, ACPI_PM1_STS, 2), 0);
+	assert_int_equal(f->rec.level, 0);
+	assert_int_equal(f->rec.irq_calls, 2);
+	acpi_pm_power_button(&f->pm); /* enabled: the SCI rises at once */
+	assert_int_equal(f->rec.level, 1);
+	wr(f, ACPI_PM1_EN, 0, 2);
+	assert_int_equal(f->rec.level, 0);
+	assert_int_equal(f->rec.power_calls, 0); /* the guest decides */
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_init),
 		T(test_sci_en_always_set),
+		T(test_power_button),
 		T(test_s5_poweroff),
 		T(test_s5_other_widths),
 		T(test_other_slp_typ_ignored),

@@ -88,6 +88,26 @@ static void run_defaults(void **state)
 	assert_int_equal(c.cfg.console, CONSOLE_STDIO);
 }
 
+/* --api-socket and the ctl command (api_ctl.c parses its own arguments) */
+static void api_socket_and_ctl(void **state)
+{
+	struct cli c;
+	char err[256];
+	(void)state;
+
+	assert_int_equal(PARSE(&c, err, "run", "-k", "bz", "--api-socket", "/tmp/a.sock"), 0);
+	assert_string_equal(c.cfg.api_socket, "/tmp/a.sock");
+	assert_int_equal(PARSE(&c, err, "run", "-k", "bz"), 0);
+	assert_null(c.cfg.api_socket);
+	assert_int_equal(PARSE(&c, err, "run", "-k", "bz", "--api-socket", ""), -EINVAL);
+	assert_non_null(strstr(err, "empty path"));
+	assert_int_equal(PARSE(&c, err, "run", "-k", "bz", "--api-socket"), -EINVAL);
+	assert_int_equal(PARSE(&c, err, "ctl", "/tmp/a.sock", "vcpus"), 0);
+	assert_int_equal(c.action, CLI_CTL);
+	assert_non_null(strstr(cli_help(NULL), "petrel ctl SOCKET"));
+	assert_non_null(strstr(cli_help("run"), "--api-socket PATH"));
+}
+
 static void help_and_version(void **state)
 {
 	struct cli c;
@@ -410,6 +430,7 @@ int main(void)
 		cmocka_unit_test(run_full),
 		cmocka_unit_test(run_defaults),
 		cmocka_unit_test(help_and_version),
+		cmocka_unit_test(api_socket_and_ctl),
 		cmocka_unit_test(usage_errors),
 		cmocka_unit_test(disks_and_rng),
 		cmocka_unit_test(vconsole),
