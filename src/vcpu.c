@@ -129,9 +129,11 @@ int vcpu_complete_io(struct vcpu *v)
 
 	__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
 	r = ioctl(v->fd, KVM_RUN, 0);
+	v->io_pending = false;
 	/*
-	 * Safe to clear even if a stop raced with us: the stop flag was set
-	 * before immediate_exit, and the loop checks it before KVM_RUN.
+	 * Safe to clear even if a stop or a pause raced with us: each sets
+	 * its flag (stopped, pause_req) before immediate_exit, and the loop
+	 * checks both before KVM_RUN.
 	 */
 	__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
 	if (r < 0 && errno != EINTR)
@@ -370,15 +372,25 @@ static void *vcpu_thread(void *arg)
 	if (v->id == 0)
 		start_times_mark(vm->cfg->times, START_FIRST_RUN);
 
+	vcpu_loop_begin(v);
 	while (!vm_stopping(vm)) {
 		int r;
 
+		/* a pause (vm_pause.c): park here, outside KVM_RUN */
+		if (atomic_load_explicit(&v->pause_req, memory_order_acquire)) {
+			vcpu_park(v);
+			continue;
+		}
 		if (w && atomic_exchange(&w->nudge, false))
 			vcpu_reevaluate_interrupts(v);
 		r = ioctl(v->fd, KVM_RUN, 0);
+		v->io_pending = false;
 		if (r < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				v->stats[STAT_INTR]++;
+				/* a pause's immediate_exit, maybe already resumed */
+				if (vcpu_wants_park(v))
+					vcpu_park(v);
 				continue;
 			}
 			vm_request_stop(vm, EXIT_VMM_ERROR, "vcpu%u: KVM_RUN: %s", v->id,
@@ -386,9 +398,12 @@ static void *vcpu_thread(void *arg)
 			break;
 		}
 		v->stats[STAT_EXITS]++;
+		v->io_pending = v->run->exit_reason == KVM_EXIT_IO ||
+				v->run->exit_reason == KVM_EXIT_MMIO;
 		if (vcpu_handle_exit(v))
 			break;
 	}
+	vcpu_loop_end(v);
 	record_stop_state(v);
 	if (w)
 		pic_watchdog_stop(w);

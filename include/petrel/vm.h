@@ -45,6 +45,14 @@ enum vcpu_stat {
 
 #define VCPU_ASSIST_KINDS 12 /* at least ASSIST_NR (emul_assist.h) */
 
+/* What a vCPU's thread is doing, for the control API (vm_pause.c). */
+enum vcpu_state {
+	VCPU_NOT_STARTED, /* no thread yet */
+	VCPU_RUNNING,     /* in or around KVM_RUN */
+	VCPU_PARKED,      /* out of KVM_RUN, waiting for vm_resume */
+	VCPU_STOPPED,     /* its loop ended: the VM is stopping */
+};
+
 struct vcpu {
 	struct vm *vm;
 	unsigned id;
@@ -53,6 +61,16 @@ struct vcpu {
 	pthread_t thread;
 	bool thread_started; /* written under vm->stop.lock (see vm_stop) */
 	atomic_bool in_guest_loop;
+	/*
+	 * Pause (vm_pause.c): the "may run" flag of the design, stored
+	 * inverted so that a zeroed vcpu may run. Written under
+	 * vm->stop.lock, read lock-free before every KVM_RUN.
+	 */
+	atomic_bool pause_req;
+	atomic_int state;   /* enum vcpu_state; changed under vm->stop.lock */
+	atomic_int tid;     /* the thread's kernel id (gettid), 0 before it runs */
+	/* the last exit was PIO/MMIO, not yet completed by a KVM_RUN (own thread) */
+	bool io_pending;
 	uint64_t stats[STAT_NR]; /* written only by this vCPU's thread */
 	uint64_t assists[VCPU_ASSIST_KINDS]; /* by enum assist_kind */
 	/*
@@ -94,6 +112,11 @@ enum exit_hook_result {
 	EXIT_HOOK_PASS,    /* not mine: dispatch as usual */
 	EXIT_HOOK_HANDLED, /* handled: re-enter the guest */
 	EXIT_HOOK_STOP,    /* handled, and this vCPU must stop (vm_request_stop called) */
+	/*
+	 * There is no separate "park" result: a hook that called
+	 * vm_pause_from_vcpu returns EXIT_HOOK_HANDLED, and the loop parks
+	 * this vCPU because its pause flag is set before the next KVM_RUN.
+	 */
 };
 typedef enum exit_hook_result (*vm_exit_hook)(struct vcpu *v, void *opaque);
 
@@ -150,6 +173,52 @@ void vm_destroy(struct vm *vm);
 void vm_request_stop(struct vm *vm, int status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 bool vm_stopping(struct vm *vm);
+
+/*
+ * Pause and resume (vm_pause.c). A paused vCPU is out of KVM_RUN, with any
+ * PIO/MMIO exit completed, waiting on vm->stop.cond: its registers and guest
+ * memory are stable and any thread may use its vCPU ioctls. A stop always
+ * wins: it wakes parked vCPUs (they leave their loops) and makes the waits
+ * below return -ECANCELED.
+ *
+ * vm_pause: parks every vCPU and returns once every started one is parked:
+ * 0, or -ECANCELED if the VM is stopping. Idempotent. Never from a vCPU
+ * thread (it would wait for itself): use vm_pause_from_vcpu there.
+ * vm_resume: every vCPU may run again. vm_resume_vcpus: only those with
+ * which[id] set (a debugger steps one while the others stay parked).
+ * vm_pause_from_vcpu: from v's own thread (an exit hook): asks every vCPU to
+ * park, v itself before its next KVM_RUN (the hook returns
+ * EXIT_HOOK_HANDLED); vm_wait_paused, on another thread, learns when all are.
+ * vm_paused: whether every vCPU is asked to park and every started one is.
+ */
+int vm_pause(struct vm *vm);
+void vm_resume(struct vm *vm);
+void vm_resume_vcpus(struct vm *vm, const bool *which);
+void vm_pause_from_vcpu(struct vcpu *v);
+int vm_wait_paused(struct vm *vm);
+bool vm_paused(struct vm *vm);
+const char *vcpu_state_name(enum vcpu_state s);
+/*
+ * Calls fn(v, arg) while v is parked and cannot leave (it holds the lock a
+ * parked vCPU needs to wake): fn's vCPU ioctls never meet a running vCPU.
+ * fn's result, or -EBUSY if v is not parked (-ECANCELED: stopping).
+ */
+int vcpu_call_parked(struct vcpu *v, int (*fn)(struct vcpu *v, void *arg),
+		     void *arg);
+
+/*
+ * For a vCPU loop (vcpu.c, and tests' fake vCPU threads): vcpu_loop_begin
+ * and vcpu_loop_end bracket the thread's loop (thread id, state);
+ * vcpu_park is called before KVM_RUN when v->pause_req is set and after a
+ * KVM_RUN that returned EINTR with immediate_exit set. It completes a
+ * pending PIO/MMIO exit, waits while v is asked to park (unless the VM
+ * stops), and clears the immediate_exit a pause set. vcpu_wants_park says
+ * whether that call is due after an EINTR.
+ */
+void vcpu_loop_begin(struct vcpu *v);
+void vcpu_loop_end(struct vcpu *v);
+void vcpu_park(struct vcpu *v);
+bool vcpu_wants_park(struct vcpu *v);
 
 /* Devices: built by vm_devices.c. */
 int vm_devices_create(struct vm *vm);
