@@ -15,6 +15,7 @@
 #include "petrel/console.h"
 #include "petrel/cpuid.h"
 #include "petrel/exitcode.h"
+#include "petrel/gdb_server.h"
 #include "petrel/mono_clock.h"
 #include "petrel/net_tap.h"
 #include "petrel/start_times.h"
@@ -103,6 +104,7 @@ int main(int argc, char **argv)
 	struct boot_plan plan;
 	struct vm vm;
 	struct start_times times;
+	struct gdb_server *gdb = NULL;
 	char err[256];
 	sigset_t kick;
 	int status, r;
@@ -150,12 +152,16 @@ int main(int argc, char **argv)
 	r = vm_create(&vm, &cli.cfg, &plan);
 	/* in guest RAM now: the host copy (the decompressed kernel) can go */
 	boot_plan_free(&plan);
+	/* the stub listens (and, with --gdb-wait, pauses) before a vCPU runs */
+	if (r >= 0 && cli.cfg.gdb.on)
+		r = gdb_server_start(&gdb, &vm, &cli.cfg.gdb);
 	if (r < 0) {
 		vm_destroy(&vm);
 		console_restore_terminal();
 		return EXIT_VMM_ERROR;
 	}
 	status = vm_run(&vm);
+	gdb_server_finish(gdb, status);
 	vm_destroy(&vm);
 	console_restore_terminal();
 	pt_info("%s (exit status %d)", vm.stop.reason[0] ? vm.stop.reason : "stopped",
