@@ -445,7 +445,7 @@ static enum gdb_action query(struct gdb_session *s, const char *p, struct gdb_re
 	} else if (!strcmp(p, "qAttached")) {
 		r_str(r, "1"); /* detaching leaves the guest running */
 	} else if (!strcmp(p, "qC")) {
-		r_str(r, "QC%x", g_cpu(s) + 1);
+		r_str(r, "QC%x", s->stop_cpu + 1);
 	} else if (!strcmp(p, "qfThreadInfo")) {
 		size_t n = 0;
 		r->buf[n++] = 'm';
@@ -594,10 +594,11 @@ void gdb_session_stopped(struct gdb_session *s, const struct gdb_stop *ev,
 		stop_reason(s, ev, why, sizeof(why));
 		break;
 	}
+	/*
+	 * Hg and Hc stay as gdb set them: gdb remembers what it sent and
+	 * does not send them again after a stop.
+	 */
 	s->stop_cpu = ev->cpu < s->nr_cpus ? ev->cpu : 0;
-	/* gdb reads the registers of the thread that stopped */
-	s->g_cpu = -1;
-	s->c_cpu = -1;
 	snprintf(s->last_stop, sizeof(s->last_stop), "T%02xthread:%x;%s", sig,
 		 s->stop_cpu + 1, why);
 	r_str(r, "%s", s->last_stop);

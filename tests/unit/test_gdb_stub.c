@@ -198,6 +198,12 @@ static void test_threads_and_regs(void **state)
 	REPLY(g, "E16");
 	REPLY("Hg-1", "OK"); /* all: the stopped thread's */
 	REPLY("p10", "1010000000000000");
+	/* a stop does not change Hg: gdb does not send it again */
+	REPLY("Hg2", "OK");
+	struct gdb_stop ev = { .kind = GDB_STOP_INTERRUPT, .cpu = 0 };
+	gdb_session_stopped(&s, &ev, &r);
+	REPLY("p10", "3412000000000000");
+	REPLY("qC", "QC1");
 }
 
 static void test_memory(void **state)
