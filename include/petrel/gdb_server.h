@@ -15,10 +15,14 @@
 #ifndef PETREL_GDB_SERVER_H
 #define PETREL_GDB_SERVER_H
 
+#include <pthread.h>
+#include <stdbool.h>
+
 #include "petrel/config.h"
 #include "petrel/gdb_stub.h"
 
 struct vm;
+struct vcpu;
 struct gdb_server;
 
 /*
@@ -43,7 +47,19 @@ void gdb_server_finish(struct gdb_server *g, int status);
 struct gdb_kvm_target {
 	struct vm *vm;
 	uint32_t guest_debug_caps; /* KVM_CAP_SET_GUEST_DEBUG2's flags, 0 if unknown */
+	/* our int3s as of the last resume, for the vCPUs' exit hook */
+	pthread_mutex_t lock;
+	unsigned nr_sw;
+	uint64_t sw_addr[GDB_MAX_SW_BP];
 };
 extern const struct gdb_target_ops gdb_kvm_ops;
+
+/*
+ * On vCPU v's own thread, for a KVM_EXIT_DEBUG from an int3 at pc: when it
+ * is not one of ours (the guest's own: Linux patches text with int3s), the
+ * #BP goes back to the guest as if nobody had been watching, and this
+ * returns true; false when it is ours or cannot be given back.
+ */
+bool gdb_kvm_reinject_int3(struct gdb_kvm_target *t, struct vcpu *v, uint64_t pc);
 
 #endif

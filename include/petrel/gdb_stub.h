@@ -40,6 +40,9 @@ struct gdb_debug {
 	bool hw_bp;        /* dr[] and dr7 are in use */
 	uint64_t dr[GDB_NR_HW_BP];
 	uint64_t dr7;
+	/* where our int3s are: an int3 anywhere else is the guest's own */
+	unsigned nr_sw;
+	uint64_t sw_addr[GDB_MAX_SW_BP];
 };
 
 struct gdb_target_ops {

@@ -67,6 +67,10 @@ static enum exit_hook_result gdb_hook(struct vcpu *v, void *opaque)
 
 	if (v->run->exit_reason != KVM_EXIT_DEBUG)
 		return g->prev_hook ? g->prev_hook(v, g->prev_opaque) : EXIT_HOOK_PASS;
+	/* the guest's own int3 (its text patching) is the guest's business */
+	if (v->run->debug.arch.exception == 3 &&
+	    gdb_kvm_reinject_int3(&g->target, v, v->run->debug.arch.pc))
+		return EXIT_HOOK_HANDLED;
 	pthread_mutex_lock(&g->lock);
 	/*
 	 * The first one wins; another vCPU's at the same moment is dropped:
@@ -135,6 +139,16 @@ static void report_stop(struct gdb_server *g, bool interrupted)
 	struct gdb_stop ev;
 	bool have;
 
+	/*
+	 * A wake-up without an event (one a Ctrl-C already reported) must
+	 * not wait for a pause nobody asked for: gdb's next Ctrl-C would
+	 * find this thread deaf.
+	 */
+	pthread_mutex_lock(&g->lock);
+	have = g->ev_pending;
+	pthread_mutex_unlock(&g->lock);
+	if (!have && !interrupted)
+		return;
 	if (vm_wait_paused(g->vm) < 0)
 		return; /* the VM stops: gdb_server_finish reports it */
 	pthread_mutex_lock(&g->lock);
@@ -400,6 +414,7 @@ static void server_free(struct gdb_server *g)
 	if (g->wake_fd >= 0)
 		close(g->wake_fd);
 	pthread_mutex_destroy(&g->lock);
+	pthread_mutex_destroy(&g->target.lock);
 	free(g);
 }
 
@@ -417,7 +432,9 @@ int gdb_server_start(struct gdb_server **out, struct vm *vm, const struct gdb_co
 	pthread_mutex_init(&g->lock, NULL);
 	g->wake_fd = eventfd(0, EFD_CLOEXEC);
 	caps = kvm_check_cap(vm->vm_fd, KVM_CAP_SET_GUEST_DEBUG2);
-	g->target = (struct gdb_kvm_target){ .vm = vm, .guest_debug_caps = caps > 0 ? (uint32_t)caps : 0 };
+	g->target.vm = vm;
+	g->target.guest_debug_caps = caps > 0 ? (uint32_t)caps : 0;
+	pthread_mutex_init(&g->target.lock, NULL);
 	if (g->wake_fd < 0) {
 		err = -errno;
 		pt_err("gdb: eventfd: %s", strerror(errno));

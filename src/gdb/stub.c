@@ -112,6 +112,9 @@ void gdb_session_debug(const struct gdb_session *s, struct gdb_debug *d)
 
 	memset(d, 0, sizeof(*d));
 	d->sw_bp = s->nr_sw > 0;
+	d->nr_sw = s->nr_sw;
+	for (unsigned i = 0; i < s->nr_sw; i++)
+		d->sw_addr[i] = s->sw[i].addr;
 	for (unsigned i = 0; i < GDB_NR_HW_BP; i++) {
 		const struct gdb_hw_bp *h = &s->hw[i];
 		uint64_t len;

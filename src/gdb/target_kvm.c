@@ -132,8 +132,38 @@ static int k_resume(void *t, const enum gdb_run *run, const struct gdb_debug *d)
 			return err;
 		which[i] = run[i] != GDB_RUN_STOPPED;
 	}
+	pthread_mutex_lock(&k->lock);
+	k->nr_sw = d->nr_sw;
+	memcpy(k->sw_addr, d->sw_addr, sizeof(d->sw_addr[0]) * d->nr_sw);
+	pthread_mutex_unlock(&k->lock);
 	vm_resume_vcpus(vm, which);
 	return 0;
+}
+
+bool gdb_kvm_reinject_int3(struct gdb_kvm_target *t, struct vcpu *v, uint64_t pc)
+{
+	struct kvm_vcpu_events ev;
+	bool ours = false;
+
+	pthread_mutex_lock(&t->lock);
+	for (unsigned i = 0; i < t->nr_sw && !ours; i++)
+		ours = t->sw_addr[i] == pc;
+	pthread_mutex_unlock(&t->lock);
+	if (ours)
+		return false;
+	/*
+	 * RIP is at the int3; KVM injects #BP as the software exception it
+	 * is, stepping over the instruction as the CPU would have (the
+	 * length comes from this exit).
+	 */
+	if (kvm_ioctl(v->fd, KVM_GET_VCPU_EVENTS, &ev) < 0)
+		return false;
+	ev.flags = 0; /* leave NMI, SIPI and SMM state as they are */
+	ev.exception.injected = 1;
+	ev.exception.nr = 3;
+	ev.exception.has_error_code = 0;
+	ev.exception.error_code = 0;
+	return kvm_ioctl(v->fd, KVM_SET_VCPU_EVENTS, &ev) == 0;
 }
 
 static void k_kill(void *t)

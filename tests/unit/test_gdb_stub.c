@@ -248,6 +248,9 @@ static void test_sw_breakpoints(void **state)
 	assert_int_equal(pkt("vCont;c"), GDB_RESUMED);
 	assert_true(f.debug.sw_bp);
 	assert_false(f.debug.hw_bp);
+	/* the target learns where ours are (any other int3 is the guest's) */
+	assert_int_equal(f.debug.nr_sw, 1);
+	assert_true(f.debug.sw_addr[0] == 0x1010);
 	/* the stop: an int3 at one of ours */
 	struct gdb_stop ev = { .kind = GDB_STOP_DEBUG, .cpu = 1, .exception = 3, .pc = 0x1010 };
 	gdb_session_stopped(&s, &ev, &r);
