@@ -97,6 +97,16 @@ static int k_write_mem(void *t, unsigned cpu, uint64_t gva, const void *buf, siz
 	return call_parked(((struct gdb_kvm_target *)t)->vm, cpu, mem_fn, &m);
 }
 
+/* 0 when the vCPU runs instructions, 1 when it waits in HLT, or -errno */
+static int halted_fn(struct vcpu *v, void *arg)
+{
+	struct kvm_mp_state mp;
+	int err = kvm_ioctl(v->fd, KVM_GET_MP_STATE, &mp);
+
+	(void)arg;
+	return err < 0 ? err : mp.mp_state == KVM_MP_STATE_HALTED;
+}
+
 static int set_debug_fn(struct vcpu *v, void *arg)
 {
 	return kvm_ioctl(v->fd, KVM_SET_GUEST_DEBUG, arg);
@@ -121,9 +131,14 @@ static int k_resume(void *t, const enum gdb_run *run, const struct gdb_debug *d)
 		}
 		if (run[i] == GDB_RUN_STEP) {
 			dbg.control |= KVM_GUESTDBG_SINGLESTEP;
-			/* a step that lands in an interrupt handler surprises
-			 * everyone: where KVM can, it holds interrupts off */
-			if (k->guest_debug_caps & KVM_GUESTDBG_BLOCKIRQ)
+			/*
+			 * A step that lands in an interrupt handler surprises
+			 * everyone: where KVM can, it holds interrupts off.
+			 * Not for a halted vCPU: only an interrupt brings it to
+			 * its next instruction, and the step would never end.
+			 */
+			if ((k->guest_debug_caps & KVM_GUESTDBG_BLOCKIRQ) &&
+			    call_parked(vm, i, halted_fn, NULL) == 0)
 				dbg.control |= KVM_GUESTDBG_BLOCKIRQ;
 		}
 		if (dbg.control)
