@@ -37,7 +37,7 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:%.c=$(BUILD)/%)
 UNIT_HELPERS := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
 
-.PHONY: all deps run test test-unit test-cli test-guest test-boot test-virtio test-net test-deep test-fuzz bench clean kernel initrd
+.PHONY: all deps run test test-unit test-cli test-guest test-boot test-virtio test-net test-gdb test-deep test-fuzz bench clean kernel initrd
 all: $(BUILD)/petrel
 
 $(BUILD)/%.o: %.c
@@ -106,6 +106,8 @@ test-virtio:
 	@tests/run-all.sh virtio
 test-net:
 	@tests/run-all.sh net
+test-gdb:
+	@tests/run-all.sh gdb
 test-deep:
 	@tests/run-all.sh deep
 test-fuzz:

@@ -13,6 +13,11 @@
 #                               --net user (DHCP, HTTP, a port forward) and
 #                               --net tap, files checked by sha256 both ways
 #                               (tests/e2e/net_test.sh; needs KVM and root)
+#   tests/run-all.sh gdb        Debian's gdb in batch mode against petrel's
+#                               GDB stub: a guest-kit guest with symbols and
+#                               Debian's kernel (break, hbreak, watch, stepi,
+#                               threads, Ctrl-C, --gdb-wait, the guest's
+#                               exit; tests/e2e/gdb_test.sh; needs KVM)
 #   tests/run-all.sh deep       the emulation-assist test (needs a software KVM)
 #   tests/run-all.sh fuzz       each libFuzzer target in tests/fuzz/ for
 #                               FUZZ_TEST_TIME seconds (default 10; clang, on
@@ -33,7 +38,7 @@ if [ "${1:-}" = --inner ]; then # the KVM tiers, inside the nested VM
 	shift
 fi
 tiers=("$@")
-[ ${#tiers[@]} -eq 0 ] && tiers=(unit cli fuzz guest boot virtio net deep)
+[ ${#tiers[@]} -eq 0 ] && tiers=(unit cli fuzz guest boot virtio net gdb deep)
 jobs=$(nproc 2>/dev/null || echo 2)
 pass=0
 fail=0
@@ -166,6 +171,12 @@ tier_net() {
 	run_counted net tests/e2e/net_test.sh
 }
 
+tier_gdb() {
+	echo "== gdb tests (Debian's gdb against petrel's GDB stub)"
+	build all guest-bins kernel initrd || return
+	run_counted gdb tests/e2e/gdb_test.sh
+}
+
 tier_deep() {
 	echo "== deep boot test (Debian kernel with --emulation-assist)"
 	if [ "$kvm" != soft ]; then
@@ -221,7 +232,7 @@ timed() { # tier function: runs it and says how long it took
 for t in "${tiers[@]}"; do
 	case $t in
 	unit|cli|deep|cli-kvm|fuzz) timed "tier_$t" ;;
-	guest|boot|virtio|net)
+	guest|boot|virtio|net|gdb)
 		if [ "$where" = nested ]; then
 			echo "== $t tests: queued for the nested VM"
 			nested_tiers+=("$t")
