@@ -40,7 +40,7 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:%.c=$(BUILD)/%)
 UNIT_HELPERS := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
 
-.PHONY: all deps run test test-unit test-cli test-guest test-boot test-virtio test-net test-trace test-api test-deep test-fuzz bench clean kernel initrd
+.PHONY: all deps run test test-unit test-cli test-guest test-boot test-virtio test-net test-trace test-api test-gdb test-deep test-fuzz bench clean kernel initrd
 all: $(BUILD)/petrel
 
 $(BUILD)/%.o: %.c
@@ -113,6 +113,8 @@ test-trace:
 	@tests/run-all.sh trace
 test-api:
 	@tests/run-all.sh api
+test-gdb:
+	@tests/run-all.sh gdb
 test-deep:
 	@tests/run-all.sh deep
 test-fuzz:

@@ -136,6 +136,16 @@ static const char run_help[] =
 	"                          at PATH, mode 0600, removed at exit: `curl\n"
 	"                          --unix-socket PATH http://localhost/vm`, or\n"
 	"                          `petrel ctl PATH ...` (see petrel ctl --help)\n"
+	"      --gdb tcp:[HOST:]PORT|unix:PATH\n"
+	"                          a GDB stub: gdb connects with `target remote\n"
+	"                          :PORT` (TCP listens on 127.0.0.1 unless HOST is\n"
+	"                          given) or `target remote PATH` (a Unix socket,\n"
+	"                          created; removed on exit). Threads are vCPUs;\n"
+	"                          registers, memory through the guest's page\n"
+	"                          tables, break, hbreak, watch, step, Ctrl-C.\n"
+	"                          Attaching stops the guest; detach resumes it\n"
+	"      --gdb-wait          with --gdb: the guest waits, before its first\n"
+	"                          instruction, until gdb connects and continues\n"
 	"  -h, --help              this text\n"
 	"\n"
 	"console: COM1 (ttyS0) is connected to stdin/stdout; when stdin is a\n"
@@ -242,6 +252,8 @@ enum {
 	OPT_IRQCHIP,
 	OPT_TRACE,
 	OPT_API_SOCKET,
+	OPT_GDB,
+	OPT_GDB_WAIT,
 };
 
 /* Whether the command line names a console= already. */
@@ -343,6 +355,8 @@ static int parse_run(int argc, char **argv, struct cli *out, char *err,
 		{ "irqchip", required_argument, NULL, OPT_IRQCHIP },
 		{ "trace", required_argument, NULL, OPT_TRACE },
 		{ "api-socket", required_argument, NULL, OPT_API_SOCKET },
+		{ "gdb", required_argument, NULL, OPT_GDB },
+		{ "gdb-wait", no_argument, NULL, OPT_GDB_WAIT },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -438,6 +452,11 @@ static int parse_run(int argc, char **argv, struct cli *out, char *err,
 				cfg->trace_path = path;
 			break;
 		}
+		case OPT_GDB:
+			if (cli_parse_gdb(optarg, &cfg->gdb, err, errlen) < 0)
+				return -EINVAL;
+			break;
+		case OPT_GDB_WAIT: cfg->gdb.wait = true; break;
 		case OPT_VCONSOLE:
 			if (cfg->vconsole.on) {
 				snprintf(err, errlen, "--vconsole: one virtio-console at most");
@@ -512,6 +531,10 @@ static int parse_run(int argc, char **argv, struct cli *out, char *err,
 	}
 	if (settle_console(cfg, user_cmdline, err, errlen) < 0)
 		return -EINVAL;
+	if (cfg->gdb.wait && !cfg->gdb.on) {
+		snprintf(err, errlen, "--gdb-wait needs --gdb (a place for gdb to connect)");
+		return -EINVAL;
+	}
 	unsigned mmio = cfg->rng && cfg->rng_transport == VIRTIO_TRANSPORT_MMIO;
 	mmio += cfg->vconsole.on && cfg->vconsole.transport == VIRTIO_TRANSPORT_MMIO;
 	for (unsigned i = 0; i < cfg->nr_disks; i++)

@@ -17,6 +17,7 @@
 #include "petrel/console.h"
 #include "petrel/cpuid.h"
 #include "petrel/exitcode.h"
+#include "petrel/gdb_server.h"
 #include "petrel/mono_clock.h"
 #include "petrel/net_tap.h"
 #include "petrel/start_times.h"
@@ -107,6 +108,7 @@ int main(int argc, char **argv)
 	struct start_times times;
 	struct api_ctx api = { .listen_fd = -1 };
 	struct api_server *api_server = NULL;
+	struct gdb_server *gdb = NULL;
 	char err[256];
 	sigset_t kick;
 	int status, r;
@@ -171,7 +173,12 @@ int main(int argc, char **argv)
 		api.vm = &vm;
 		r = api_server_start(&api_server, &api);
 	}
+	/* the stub listens (and, with --gdb-wait, pauses) before a vCPU runs */
+	if (r >= 0 && cli.cfg.gdb.on)
+		r = gdb_server_start(&gdb, &vm, &cli.cfg.gdb);
 	if (r < 0) {
+		/* the API may run already (the stub failed): it reads the VM */
+		api_server_stop(api_server);
 		if (api.listen_fd >= 0) {
 			close(api.listen_fd);
 			unlink(api.socket_path);
@@ -183,6 +190,7 @@ int main(int argc, char **argv)
 	status = vm_run(&vm);
 	/* before the VM goes: the API thread reads it */
 	api_server_stop(api_server);
+	gdb_server_finish(gdb, status);
 	vm_destroy(&vm);
 	console_restore_terminal();
 	pt_info("%s (exit status %d)", vm.stop.reason[0] ? vm.stop.reason : "stopped",

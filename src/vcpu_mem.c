@@ -30,3 +30,19 @@ int vcpu_read_virt(struct vcpu *v, uint64_t gva, void *buf, size_t len)
 	}
 	return (int)done;
 }
+
+int vcpu_write_virt(struct vcpu *v, uint64_t gva, const void *buf, size_t len)
+{
+	const uint8_t *in = buf;
+	size_t done = 0;
+
+	while (done < len) {
+		uint64_t gpa, in_page = 4096 - ((gva + done) & 4095);
+		size_t n = len - done < in_page ? len - done : in_page;
+		if (vcpu_translate(v, gva + done, &gpa) < 0 ||
+		    gpa_write(&v->vm->mem, gpa, in + done, n) < 0)
+			break;
+		done += n;
+	}
+	return (int)done;
+}

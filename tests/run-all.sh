@@ -22,6 +22,11 @@
 #                               endpoint, pause/resume, translate, bad
 #                               requests, shutdown by the ACPI power button
 #                               (tests/e2e/api_test.sh; needs KVM)
+#   tests/run-all.sh gdb        Debian's gdb in batch mode against petrel's
+#                               GDB stub: a guest-kit guest with symbols and
+#                               Debian's kernel (break, hbreak, watch, stepi,
+#                               threads, Ctrl-C, --gdb-wait, the guest's
+#                               exit; tests/e2e/gdb_test.sh; needs KVM)
 #   tests/run-all.sh deep       the emulation-assist test (needs a software KVM)
 #   tests/run-all.sh fuzz       each libFuzzer target in tests/fuzz/ for
 #                               FUZZ_TEST_TIME seconds (default 10; clang, on
@@ -42,7 +47,7 @@ if [ "${1:-}" = --inner ]; then # the KVM tiers, inside the nested VM
 	shift
 fi
 tiers=("$@")
-[ ${#tiers[@]} -eq 0 ] && tiers=(unit cli fuzz guest boot virtio net trace api deep)
+[ ${#tiers[@]} -eq 0 ] && tiers=(unit cli fuzz guest boot virtio net trace api gdb deep)
 jobs=$(nproc 2>/dev/null || echo 2)
 pass=0
 fail=0
@@ -187,6 +192,12 @@ tier_api() {
 	run_counted api tests/e2e/api_test.sh
 }
 
+tier_gdb() {
+	echo "== gdb tests (Debian's gdb against petrel's GDB stub)"
+	build all guest-bins kernel initrd || return
+	run_counted gdb tests/e2e/gdb_test.sh
+}
+
 tier_deep() {
 	echo "== deep boot test (Debian kernel with --emulation-assist)"
 	if [ "$kvm" != soft ]; then
@@ -242,7 +253,7 @@ timed() { # tier function: runs it and says how long it took
 for t in "${tiers[@]}"; do
 	case $t in
 	unit|cli|deep|cli-kvm|fuzz) timed "tier_$t" ;;
-	guest|boot|virtio|net|trace|api)
+	guest|boot|virtio|net|trace|api|gdb)
 		if [ "$where" = nested ]; then
 			echo "== $t tests: queued for the nested VM"
 			nested_tiers+=("$t")

@@ -100,6 +100,16 @@ struct net_config {
 	enum virtio_transport_kind transport;
 };
 
+/* --gdb tcp:[HOST:]PORT | unix:PATH, and --gdb-wait (cli_gdb.c) */
+struct gdb_config {
+	bool on;
+	bool unix_socket;  /* unix:PATH, else TCP */
+	char host[256];    /* TCP: default 127.0.0.1 */
+	uint16_t port;
+	char path[108];    /* sun_path */
+	bool wait;         /* --gdb-wait: stopped before the first instruction */
+};
+
 #define CONFIG_CMDLINE_MAX 4096
 
 struct vm_config {
@@ -130,6 +140,7 @@ struct vm_config {
 	/* --trace EVENTS[:FILE]: trace.h's class bits, FILE (NULL: stderr) */
 	unsigned trace_mask;
 	const char *trace_path;
+	struct gdb_config gdb;
 	/* the command line with console=hvc0 added (--console virtio) */
 	char cmdline_buf[CONFIG_CMDLINE_MAX];
 	/*
@@ -191,6 +202,12 @@ int cli_parse_net(const char *arg, struct net_config *nc, char *err,
  * DHCP lease across boots. cli_net.c.
  */
 void net_default_mac(const struct net_config *nc, unsigned index, uint8_t mac[6]);
+
+/*
+ * --gdb's value: "tcp:PORT", "tcp:HOST:PORT" or "unix:PATH". 0, or -EINVAL
+ * with a reason in err. cli_gdb.c.
+ */
+int cli_parse_gdb(const char *arg, struct gdb_config *g, char *err, size_t errlen);
 
 /* The text of `petrel --help` and `petrel run --help`. */
 const char *cli_help(const char *topic);

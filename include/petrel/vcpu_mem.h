@@ -19,5 +19,11 @@ int vcpu_translate(struct vcpu *v, uint64_t gva, uint64_t *gpa);
  * read (stopping at the first unmapped page or non-RAM address).
  */
 int vcpu_read_virt(struct vcpu *v, uint64_t gva, void *buf, size_t len);
+/*
+ * Writes up to len bytes at gva the same way, whatever the page tables'
+ * write permission says (a debugger's breakpoint in read-only kernel
+ * text); returns how many bytes were written.
+ */
+int vcpu_write_virt(struct vcpu *v, uint64_t gva, const void *buf, size_t len);
 
 #endif

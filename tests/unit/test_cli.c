@@ -423,6 +423,50 @@ static void trace(void **state)
 	assert_non_null(strstr(cli_help("run"), "--trace EVENTS[:FILE]"));
 }
 
+static void gdb(void **state)
+{
+	struct cli c;
+	char err[256];
+	(void)state;
+
+	assert_int_equal(PARSE(&c, err, "run", "-k", "x", "--gdb", "tcp:1234"), 0);
+	assert_true(c.cfg.gdb.on);
+	assert_false(c.cfg.gdb.unix_socket);
+	assert_false(c.cfg.gdb.wait);
+	assert_string_equal(c.cfg.gdb.host, "127.0.0.1");
+	assert_int_equal(c.cfg.gdb.port, 1234);
+	assert_int_equal(PARSE(&c, err, "run", "-k", "x", "--gdb", "tcp:0.0.0.0:65535",
+			       "--gdb-wait"), 0);
+	assert_string_equal(c.cfg.gdb.host, "0.0.0.0");
+	assert_int_equal(c.cfg.gdb.port, 65535);
+	assert_true(c.cfg.gdb.wait);
+	assert_int_equal(PARSE(&c, err, "run", "-k", "x", "--gdb-wait", "--gdb", "unix:/tmp/g.sock"), 0);
+	assert_true(c.cfg.gdb.unix_socket);
+	assert_string_equal(c.cfg.gdb.path, "/tmp/g.sock");
+	assert_true(c.cfg.gdb.wait);
+
+	static char *const bad[] = {
+		"tcp:", "tcp:0", "tcp:65536", "tcp:12x", "tcp::1234", "tcp:host:", "1234",
+		"unix:", "udp:1234", "tcp:-1",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(PARSE(&c, err, "run", "-k", "x", "--gdb", bad[i]), -EINVAL);
+		assert_non_null(strstr(err, "--gdb"));
+	}
+	char longpath[200];
+	memset(longpath, 'a', sizeof(longpath));
+	memcpy(longpath, "unix:", 5);
+	longpath[sizeof(longpath) - 1] = 0;
+	assert_int_equal(PARSE(&c, err, "run", "-k", "x", "--gdb", longpath), -EINVAL);
+	assert_int_equal(PARSE(&c, err, "run", "-k", "x", "--gdb-wait"), -EINVAL);
+	assert_non_null(strstr(err, "--gdb-wait needs --gdb"));
+	assert_int_equal(PARSE(&c, err, "run", "-k", "x", "--gdb", "tcp:1", "--gdb", "tcp:2"),
+			 -EINVAL);
+	assert_non_null(strstr(err, "at most"));
+	assert_int_equal(PARSE(&c, err, "run", "-k", "x", "--gdb"), -EINVAL);
+	assert_non_null(strstr(cli_help("run"), "--gdb-wait"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -437,6 +481,7 @@ int main(void)
 		cmocka_unit_test(net),
 		cmocka_unit_test(irqchip),
 		cmocka_unit_test(trace),
+		cmocka_unit_test(gdb),
 	};
 	return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
 }
