@@ -24,6 +24,8 @@
 #include "petrel/exitcode.h"
 #include "petrel/vm.h"
 
+#include "fake_vm.h"
+
 #define NR_VCPUS 2
 
 struct fixture {
@@ -96,27 +98,7 @@ static int setup(void **state)
 	memset(f, 0, sizeof(*f));
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGRTMIN, &sa, NULL);
-	f->cfg.ncpus = NR_VCPUS;
-	vm->cfg = &f->cfg;
-	vm->kvm_fd = vm->vm_fd = -1;
-	vm->kick_signal = SIGRTMIN;
-	vm->run_size = (int)sizeof(struct kvm_run);
-	pthread_mutex_init(&vm->stop.lock, NULL);
-	pthread_cond_init(&vm->stop.cond, NULL);
-	bus_init(&vm->pio, "pio");
-	bus_init(&vm->mmio, "mmio");
-	vm->vcpus = calloc(NR_VCPUS, sizeof(*vm->vcpus));
-	assert_non_null(vm->vcpus);
-	for (unsigned i = 0; i < NR_VCPUS; i++) {
-		struct vcpu *v = &vm->vcpus[i];
-		v->vm = vm;
-		v->id = i;
-		v->fd = -1;
-		v->run = mmap(NULL, (size_t)vm->run_size, PROT_READ | PROT_WRITE,
-			      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		assert_true(v->run != MAP_FAILED);
-		vm->nr_vcpus++;
-	}
+	fake_vm_init(vm, &f->cfg, NR_VCPUS);
 	pthread_mutex_lock(&vm->stop.lock);
 	for (unsigned i = 0; i < NR_VCPUS; i++) {
 		assert_int_equal(pthread_create(&vm->vcpus[i].thread, NULL, fake_vcpu,

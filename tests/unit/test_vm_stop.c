@@ -27,6 +27,8 @@
 #include "petrel/exitcode.h"
 #include "petrel/vm.h"
 
+#include "fake_vm.h"
+
 #define NR_VCPUS 8
 
 struct fixture {
@@ -36,30 +38,8 @@ struct fixture {
 
 static void fake_vm(struct fixture *f, unsigned ncpus)
 {
-	struct vm *vm = &f->vm;
-
 	memset(f, 0, sizeof(*f));
-	f->cfg.ncpus = ncpus;
-	vm->cfg = &f->cfg;
-	vm->kvm_fd = vm->vm_fd = -1;
-	vm->kick_signal = SIGRTMIN;
-	vm->run_size = (int)sizeof(struct kvm_run);
-	pthread_mutex_init(&vm->stop.lock, NULL);
-	pthread_cond_init(&vm->stop.cond, NULL);
-	bus_init(&vm->pio, "pio");
-	bus_init(&vm->mmio, "mmio");
-	vm->vcpus = calloc(ncpus, sizeof(*vm->vcpus));
-	assert_non_null(vm->vcpus);
-	for (unsigned i = 0; i < ncpus; i++) {
-		struct vcpu *v = &vm->vcpus[i];
-		v->vm = vm;
-		v->id = i;
-		v->fd = -1;
-		v->run = mmap(NULL, (size_t)vm->run_size, PROT_READ | PROT_WRITE,
-			      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		assert_true(v->run != MAP_FAILED);
-		vm->nr_vcpus++;
-	}
+	fake_vm_init(&f->vm, &f->cfg, ncpus);
 }
 
 static int setup(void **state)
