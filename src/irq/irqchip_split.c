@@ -55,7 +55,6 @@ static void ioapic_deliver(void *opaque, unsigned pin, uint64_t addr, uint32_t d
 		.address_hi = (uint32_t)(addr >> 32),
 		.data = data,
 	};
-
 	int r;
 
 	if (pin < IOAPIC_PINS)
@@ -92,10 +91,16 @@ static void pic_intr_changed(void *opaque, bool level)
 		s->env.wake_bsp(s->env.opaque);
 }
 
-/* GSI g: the 8259's input g (ISA IRQs) and IOAPIC pin g (2 for the PIT). */
+/*
+ * GSI g: the 8259's input g (ISA IRQs) and IOAPIC pin g (2 for the PIT,
+ * GSI 0). GSI 2 leads nowhere, as in KVM's routes: the 8259's input 2 is
+ * the cascade and pin 2 belongs to the PIT.
+ */
 static void set_level_locked(struct irqchip_split *s, unsigned gsi, int level)
 {
-	if (gsi < 16 && gsi != 2)
+	if (gsi == 2)
+		return;
+	if (gsi < 16)
 		pic_set_irq(&s->pic, gsi, level);
 	ioapic_set_irq(&s->ioapic, gsi == 0 ? 2 : gsi, level);
 }
