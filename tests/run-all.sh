@@ -36,7 +36,7 @@
 # that run a guest): on this machine's /dev/kvm when that KVM has hardware
 # virtualization (vmx or svm in /proc/cpuinfo), otherwise inside the nested
 # VM (tests/nested/run.sh: QEMU TCG with an emulated AMD CPU and kvm-amd),
-# all in one L1 boot. PETREL_KVM=host or PETREL_KVM=nested forces the choice;
+# in four L1 boots of a few tiers each. PETREL_KVM=host or PETREL_KVM=nested forces the choice;
 # the run says which it used. The deep tier exists for the software KVM some
 # machines have, and runs only on such a machine.
 set -uo pipefail
@@ -211,30 +211,47 @@ tier_deep() {
 }
 
 # The KVM tiers queued for the nested VM: everything they need is built
-# here first, then one L1 boot runs them all (tests/run-all.sh --inner).
+# here first, then L1 boots run them in groups (tests/run-all.sh --inner).
 nested_tiers=()
-run_nested() {
-	local counts rc
-	echo "== in the nested VM: ${nested_tiers[*]}"
-	build all guest-bins kernel initrd || return
-	[ -s .cache/vmlinux ] || tools/extract-vmlinux.sh .cache/vmlinuz .cache/vmlinux ||
-		{ record "extract vmlinux" 1; return; }
+# One L1 boot for a group of tiers. tests/nested/run.sh boots L1 once more
+# if the platform itself failed (an L1 panic or triple fault under QEMU TCG,
+# ../shared/PLATFORM.md); the longer one L1 lives, the likelier that is, so
+# the tiers go in groups of a few minutes each rather than all in one L1.
+run_nested_group() { # tier...
+	local counts rc start=$SECONDS
+	echo "== in the nested VM: $*"
 	rm -f "$log_dir/inner-counts"
-	local start=$SECONDS
-	# (tests/nested/run.sh boots L1 once more if the platform itself failed)
-	tests/nested/run.sh -- tests/run-all.sh --inner "${nested_tiers[@]}" 2>&1 |
-		tee "$log_dir/nested.log"
+	tests/nested/run.sh -- tests/run-all.sh --inner "$@" 2>&1 |
+		tee -a "$log_dir/nested.log"
 	rc=${PIPESTATUS[0]}
-	echo "  (nested VM: ${nested_tiers[*]} took $((SECONDS - start)) s, L1 boot included)"
+	echo "  (nested VM: $* took $((SECONDS - start)) s, L1 boot included)"
 	counts=$(cat "$log_dir/inner-counts" 2>/dev/null)
 	if [ -z "$counts" ]; then
-		record "nested VM (status $rc)" 1
+		record "nested VM: $* (status $rc)" 1
 		return
 	fi
 	read -r p f s names <<<"$counts"
 	pass=$((pass + p)); fail=$((fail + f)); skip=$((skip + s))
 	[ -n "$names" ] && failed_names+=($names)
-	[ $rc -ne 0 ] && [ "$f" -eq 0 ] && record "nested VM (status $rc)" 1
+	[ $rc -ne 0 ] && [ "$f" -eq 0 ] && record "nested VM: $* (status $rc)" 1
+}
+run_nested() {
+	local groups=("cli-kvm guest trace" "boot" "virtio" "net api gdb") g t want
+	build all guest-bins kernel initrd || return
+	[ -s .cache/vmlinux ] || tools/extract-vmlinux.sh .cache/vmlinuz .cache/vmlinux ||
+		{ record "extract vmlinux" 1; return; }
+	: >"$log_dir/nested.log"
+	for g in "${groups[@]}"; do
+		want=()
+		for t in "${nested_tiers[@]}"; do
+			[[ " $g " == *" $t "* ]] && want+=("$t")
+		done
+		[ ${#want[@]} -gt 0 ] && run_nested_group "${want[@]}"
+	done
+	# a tier no group names still runs, in an L1 of its own
+	for t in "${nested_tiers[@]}"; do
+		[[ " ${groups[*]} " == *" $t "* ]] || run_nested_group "$t"
+	done
 }
 
 if [ $inner -eq 0 ]; then
