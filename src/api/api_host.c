@@ -154,30 +154,27 @@ static void describe_fd(struct api_ctx *c, int fd, const char *link, char *what,
 		snprintf(what, n, "vCPU %u (KVM_CREATE_VCPU)", id);
 		return;
 	}
-	if (!strcmp(link, "anon_inode:[eventfd]")) {
-		snprintf(what, n, "an eventfd (ioeventfd/irqfd, or the I/O thread's wake-up)");
-		return;
-	}
-	if (!strcmp(link, "anon_inode:[eventpoll]")) {
-		snprintf(what, n, "an epoll set (the I/O thread, or the API server)");
-		return;
-	}
-	if (!strcmp(link, "anon_inode:[signalfd]")) {
-		snprintf(what, n, "the I/O thread's signalfd (SIGINT, SIGTERM, ...)");
-		return;
-	}
-	if (!strcmp(link, "anon_inode:[timerfd]")) {
-		snprintf(what, n, "a timerfd (the I/O thread's timers)");
-		return;
-	}
-	if (!strcmp(link, "anon_inode:[io_uring]")) {
-		snprintf(what, n, "an io_uring (disk I/O)");
-		return;
-	}
-	if (!strcmp(link, "/dev/net/tun")) {
-		snprintf(what, n, "a tap device (--net tap)");
-		return;
-	}
+	/* links that name what they are, whoever holds them */
+	static const struct { const char *link, *what; } known[] = {
+		{ "anon_inode:[eventfd]",
+		  "an eventfd (ioeventfd/irqfd, or the I/O thread's wake-up)" },
+		{ "anon_inode:[eventpoll]",
+		  "an epoll set (the I/O thread, or the API server)" },
+		{ "anon_inode:[signalfd]",
+		  "the I/O thread's signalfd (SIGINT, SIGTERM, ...)" },
+		{ "anon_inode:[timerfd]",
+		  "a timerfd (the I/O thread's timers)" },
+		{ "anon_inode:[io_uring]",
+		  "an io_uring (disk I/O)" },
+		{ "/dev/net/tun",
+		  "a tap device (--net tap)" },
+	};
+
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (!strcmp(link, known[i].link)) {
+			snprintf(what, n, "%s", known[i].what);
+			return;
+		}
 	if (vm->cfg)
 		for (unsigned i = 0; i < vm->cfg->nr_disks; i++) {
 			char real[4096];
