@@ -42,6 +42,7 @@ B=build/bench
 OUT=$B/blk.md
 
 . bench/where.sh
+. bench/stats.sh
 if [ -z "${PETREL_IN_NESTED:-}" ]; then
 	# the nested VM runs what is built here: build it here, not there
 	make -s all kernel initrd $B/blkio
@@ -163,12 +164,6 @@ clockcheck() { # config
 		END { if (h1 && h32) printf "guest %.2f s, host %.2f s (%+.1f%%)", g32, h32 - h1,
 			((h32 - h1) / g32 - 1) * 100; else printf "no stamped lines" }' "$logs/$1-warm.log"
 }
-median() {
-	sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) { print "nan"; exit }
-		if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
-}
-col() { { grep -v fail "$tmp/$1" || true; } | awk -v k="$2" '{ print $k }'; } # config column
-calc() { awk "BEGIN { printf \"$1\", $2 }"; }
 
 echo "virtio-blk: $(date -u '+%Y-%m-%d %H:%M UTC'), $RUNS runs after a warm-up, medians"
 echo "  where: $(uname -r), $(nproc) CPUs; KVM: $bench_kvm_what"

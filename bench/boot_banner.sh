@@ -20,6 +20,7 @@ PETREL=${PETREL:-build/petrel}
 CMDLINE="console=ttyS0 earlyprintk=ttyS0 noxsave" # earlyprintk: the banner as soon as it is printed
 [ -s "$KERNEL" ] || tools/fetch-kernel.sh "$(dirname "$KERNEL")" >/dev/null || exit 1
 . bench/where.sh
+. bench/stats.sh
 if [ "$bench_where" = nested ]; then
 	make -s all || exit 1
 	bench_in_nested build/bench/boot_banner.log env RUNS="$RUNS" KERNEL="$KERNEL" \
@@ -52,7 +53,6 @@ run_until_banner() {
 	echo "exited"
 }
 
-median() { sort -n | awk '{a[NR]=$1} END{print (NR%2)? a[(NR+1)/2] : int((a[NR/2]+a[NR/2+1])/2)}'; }
 
 declare -A ms
 for mode in host guest qemu; do

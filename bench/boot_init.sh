@@ -65,7 +65,7 @@ qemu() { # machine type
 		-nodefaults -no-user-config -nographic -serial stdio -no-reboot \
 		-kernel "$KERNEL" -initrd "$INITRD" -append "$cmdline"
 }
-median() { sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+. bench/stats.sh
 
 echo "boot to /init: $CPUS vCPU(s), 512M, \"$cmdline\", $RUNS runs after a warm-up"
 echo "  where: $(uname -r), $(nproc) CPUs$([ -n "${PETREL_IN_NESTED:-}" ] && echo ", inside the nested VM")"

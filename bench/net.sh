@@ -43,6 +43,7 @@ B=build/bench
 OUT=$B/net.md
 
 . bench/where.sh
+. bench/stats.sh
 if [ -z "${PETREL_IN_NESTED:-}" ]; then
 	make -s all kernel initrd
 	if [ "$bench_where" = nested ]; then
@@ -199,12 +200,6 @@ run() { # config n
 	[ "$n" = warm ] || echo "$r $rtt" >>"$tmp/$c"
 	echo "  $c run $n: guest->host $(cut -d' ' -f1 <<<"$r") MB/s, host->guest $(cut -d' ' -f2 <<<"$r") MB/s, RTT $rtt ms"
 }
-median() {
-	sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) { print "nan"; exit }
-		if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
-}
-col() { { grep -v fail "$tmp/$1" || true; } | awk -v k="$2" '{ print $k }'; }
-calc() { awk "BEGIN { printf \"$1\", $2 }"; }
 
 echo "virtio-net: $(date -u '+%Y-%m-%d %H:%M UTC'), $RUNS runs after a warm-up, medians"
 echo "  where: $(uname -r), $(nproc) CPUs; KVM: $bench_kvm_what"

@@ -37,6 +37,7 @@ parts=("$@")
 [ ${#parts[@]} -eq 0 ] && parts=(exit mmio irq startup memory)
 
 . bench/where.sh
+. bench/stats.sh
 if [ $inner -eq 0 ]; then
 	# the nested VM runs the binaries built here: build them here, not there
 	make -s all bench-bins
@@ -51,16 +52,6 @@ QEMU=$(command -v qemu-system-x86_64 || true)
 [ -n "$QEMU" ] || echo "bench: qemu-system-x86_64 not found: QEMU rows skipped (tools/deps.sh installs it)"
 
 want() { local p; for p in "${parts[@]}"; do [ "$p" = "$1" ] && return 0; done; return 1; }
-
-# median of the numbers on stdin, one per line
-median() {
-	sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) { print "nan"; exit }
-		if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
-}
-# the value after KEY in a line "key value key value ..."
-field() { awk -v k="$1" '{ for (i = 1; i < NF; i++) if ($i == k) { print $(i + 1); exit } }'; }
-calc() { awk "BEGIN { printf \"$1\", $2 }"; }
-spread() { sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%s-%s", lo, hi }'; }
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

@@ -24,6 +24,7 @@ EXITS=${BENCH_EXITS:-20000}
 B=build/bench
 
 . bench/where.sh
+. bench/stats.sh
 if [ $inner -eq 0 ]; then
 	base=${1:-main}
 	src=build/bench-base
@@ -42,13 +43,6 @@ if [ $inner -eq 0 ]; then
 fi
 [ -r /dev/kvm ] && [ -w /dev/kvm ] || { echo "bench: /dev/kvm is not usable here: skipped"; exit 0; }
 
-median() {
-	sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) { print "nan"; exit }
-		if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
-}
-field() { awk -v k="$1" '{ for (i = 1; i < NF; i++) if ($i == k) { print $(i + 1); exit } }'; }
-calc() { awk "BEGIN { printf \"$1\", $2 }"; }
-spread() { sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.0f-%.0f", lo, hi }'; }
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -64,8 +58,8 @@ for kind in pio mmio; do
 	off=$(median <"$tmp/$kind.off")
 	on=$(median <"$tmp/$kind.on")
 	echo "== $kind exits"
-	printf '  before (no tracing in the code)  %8.0f ns/exit  (runs %s)\n' "$before" "$(spread <"$tmp/$kind.before")"
-	printf '  after, tracing off               %8.0f ns/exit  (runs %s)\n' "$off" "$(spread <"$tmp/$kind.off")"
-	printf '  after, --trace exits,%-4s        %8.0f ns/exit  (runs %s)\n' "$kind" "$on" "$(spread <"$tmp/$kind.on")"
+	printf '  before (no tracing in the code)  %8.0f ns/exit  (runs %s)\n' "$before" "$(spread %.0f <"$tmp/$kind.before")"
+	printf '  after, tracing off               %8.0f ns/exit  (runs %s)\n' "$off" "$(spread %.0f <"$tmp/$kind.off")"
+	printf '  after, --trace exits,%-4s        %8.0f ns/exit  (runs %s)\n' "$kind" "$on" "$(spread %.0f <"$tmp/$kind.on")"
 	echo "  RATIO off/before = $(calc %.3f "$off / $before") (medians), $(calc %.3f "$(sort -g "$tmp/$kind.off" | head -1) / $(sort -g "$tmp/$kind.before" | head -1)") (best runs); on/before = $(calc %.2f "$on / $before")"
 done
