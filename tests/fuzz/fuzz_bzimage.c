@@ -17,7 +17,8 @@
  * Whatever the image, the build returns 0 or -errno, and a plan it accepts
  * keeps its contract: every segment in RAM, none overlapping (checked
  * again), a boot_params segment and an entry point for a Linux kernel,
- * and it can be written once.
+ * boot_params pointing at the plan's command line and initrd with an e820
+ * map whose RAM is RAM, and it can be written once.
  *
  * Seeds (tests/fuzz/mkseeds_loaders.py): the setup code of the cached
  * Debian bzImage (.cache/vmlinuz) with its payload swapped for a small
@@ -30,6 +31,8 @@
 
 #include "loader_plan.h"
 #include "petrel/boot_plan.h"
+#include "petrel/bootparams.h"
+#include "petrel/layout.h"
 #include "petrel/memory.h"
 
 static struct guest_mem rams[7]; /* loader_mem_sizes[0..6]: up to 64 MiB */
@@ -50,6 +53,30 @@ static const struct guest_mem *ram_for(unsigned idx)
 	return &rams[idx];
 }
 
+/* What the kernel reads first: its command line, initrd and memory map. */
+static void check_boot_params(const struct boot_params *bp,
+			      const struct boot_plan *p)
+{
+	const struct boot_segment *initrd = boot_plan_find(p, "the initrd");
+	uint64_t prev_end = 0;
+
+	CHECK(bp->hdr.cmd_line_ptr == BOOT_CMDLINE_ADDR);
+	if (initrd) {
+		CHECK((bp->hdr.ramdisk_image | (uint64_t)bp->ext_ramdisk_image << 32) ==
+		      initrd->gpa);
+		CHECK((bp->hdr.ramdisk_size | (uint64_t)bp->ext_ramdisk_size << 32) ==
+		      initrd->len);
+	}
+	CHECK(bp->e820_entries > 0 && bp->e820_entries <= E820_MAX_ENTRIES_ZEROPAGE);
+	for (unsigned i = 0; i < bp->e820_entries; i++) {
+		const struct boot_e820_entry *e = &bp->e820_table[i];
+
+		CHECK(e->size && e->addr >= prev_end);
+		CHECK(e->type != 1 || gpa_in_ram(&p->mem, e->addr, e->size));
+		prev_end = e->addr + e->size;
+	}
+}
+
 static void check_plan(struct boot_plan *p, const char *kernel, unsigned mem_idx)
 {
 	const struct guest_mem *m;
@@ -63,6 +90,7 @@ static void check_plan(struct boot_plan *p, const char *kernel, unsigned mem_idx
 		CHECK(p->entry.mode == BOOT_ENTRY_LINUX64);
 		CHECK(p->entry.rsi == bp->gpa);
 		CHECK(boot_plan_find(p, "the command line"));
+		check_boot_params((const struct boot_params *)bp->data, p);
 	}
 	for (unsigned i = 0; i < p->nr_segs; i++)
 		CHECK(p->segs[i].size && p->segs[i].len <= p->segs[i].size);
