@@ -36,7 +36,7 @@
 #include "petrel/memory.h"
 
 static struct guest_mem rams[7]; /* loader_mem_sizes[0..6]: up to 64 MiB */
-static char cmdline[256 * 16 + 1];
+static char cmdline[LOADER_CMDLINE_MAX + 1];
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {

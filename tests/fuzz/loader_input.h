@@ -8,7 +8,8 @@
  *          bits 3-6 the number of virtio-mmio slots (0..15: above 8 is
  *          refused, as petrel refuses it)
  *   [2,3]  initrd size: le16 * 16 + 1 bytes (its bytes are not parsed)
- *   [4]    command line: that many times 16 bytes ("a" repeated)
+ *   [4]    command line: that many times 16 bytes ("a" repeated); 255:
+ *          LOADER_CMDLINE_MAX bytes, more than any boot protocol takes
  *   [5]    vCPUs: loader_ncpus[b % 8] (the last more than the tables hold)
  *   [6,7]  reserved (0)
  *   [8..]  the image, as --kernel would read it
@@ -40,6 +41,7 @@
 	} while (0)
 
 #define LOADER_PREFIX 8
+#define LOADER_CMDLINE_MAX (64 * 1024 + 1) /* BOOT_CMDLINE_MAX + 1 */
 
 /*
  * From a RAM smaller than the low-memory tables to one with RAM above the
@@ -76,7 +78,7 @@ static inline bool loader_input_parse(const uint8_t *d, size_t n,
 	in->initrd = d[1] & 4;
 	in->nr_virtio_mmio = d[1] >> 3 & 15;
 	in->initrd_len = (size_t)le16_get(d + 2) * 16 + 1;
-	in->cmdline_len = (size_t)d[4] * 16;
+	in->cmdline_len = d[4] == 255 ? LOADER_CMDLINE_MAX : (size_t)d[4] * 16;
 	in->ncpus = loader_ncpus[d[5] % 8];
 	in->img = d + LOADER_PREFIX;
 	in->img_len = n - LOADER_PREFIX;

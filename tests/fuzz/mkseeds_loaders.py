@@ -157,6 +157,7 @@ def seeds_bzimage(kernel, vmlinux):
     write("fuzz_bzimage", "truncated-real-header", prefix(MEM_1G) + kernel[:0x1000])
     # an ELF vmlinux, entered directly
     write("fuzz_bzimage", "elf-vmlinux", prefix(MEM_32M, F_INITRD, 100) + vmlinux)
+    write("fuzz_bzimage", "cmdline-too-long", prefix(MEM_64M, cmdline=255) + img)
 
 
 def seeds_decompress(vmlinux):
@@ -220,6 +221,7 @@ def seeds_multiboot():
     mb = stripped(os.path.join(GUESTS, "test_multiboot.guest.elf"))
     write("fuzz_multiboot", "kit-guest", prefix(MEM_64M, cmdline=2) + mb)
     write("fuzz_multiboot", "kit-guest-module", prefix(MEM_16M, F_INITRD, 30000) + mb)
+    write("fuzz_multiboot", "cmdline-too-long", prefix(MEM_64M, cmdline=255) + mb)
     write("fuzz_multiboot", "kit-guest-2M-no-acpi", prefix(MEM_2M, F_NOACPI | F_INITRD, 100) + mb)
     write("fuzz_multiboot", "aout-whole-file", prefix(MEM_16M, F_INITRD, 4096) + aout_kludge())
     write("fuzz_multiboot", "aout-bss", prefix(MEM_16M) + aout_kludge(0x100800, 0x120000))
