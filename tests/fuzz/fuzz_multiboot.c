@@ -12,8 +12,8 @@
  *
  * A plan that is accepted is checked again (every segment in RAM, none
  * overlapping), and for a Multiboot kernel: the 32-bit entry with EAX =
- * 0x2BADB002 and EBX = the information structure, the entry inside a
- * kernel segment, mem_upper and the module entry matching the plan's
+ * 0x2BADB002 and EBX = the information structure, the entry inside the
+ * span the kernel loads (above 1 MiB), mem_upper and the module entry matching the plan's
  * initrd segment, the memory map inside its area. For RAM up to 64 MiB the
  * plan is also written into real memory.
  *
@@ -49,20 +49,26 @@ static uint32_t info32(const struct boot_segment *s, gpa_t gpa)
 static void check_multiboot(const struct boot_plan *p, bool module)
 {
 	const struct boot_segment *info, *mod;
-	bool entry_in_kernel = false;
+	uint64_t lo = UINT64_MAX, hi = 0;
 
 	CHECK(p->entry.mode == BOOT_ENTRY_MULTIBOOT32);
 	CHECK(p->entry.eax == MULTIBOOT_BOOTLOADER_MAGIC);
 	CHECK(p->entry.ebx == MULTIBOOT_INFO_ADDR);
 	CHECK(p->entry.rip <= 0xffffffffULL);
+	/*
+	 * The entry lies in the span the kernel loads, which is what the
+	 * loader checks: an ELF's gap between two segments counts (zeroed
+	 * RAM there is the guest's own problem, not petrel's).
+	 */
 	for (unsigned i = 0; i < p->nr_segs; i++) {
 		const struct boot_segment *s = &p->segs[i];
 
-		if (!strcmp(s->name, "the kernel") && p->entry.rip >= s->gpa &&
-		    p->entry.rip - s->gpa < s->size)
-			entry_in_kernel = true;
+		if (strcmp(s->name, "the kernel"))
+			continue;
+		lo = MIN(lo, s->gpa);
+		hi = MAX(hi, s->gpa + s->size);
 	}
-	CHECK(entry_in_kernel);
+	CHECK(lo >= HIGH_MEMORY_START && p->entry.rip >= lo && p->entry.rip < hi);
 	info = boot_plan_find(p, "the Multiboot information");
 	CHECK(info && info->gpa == MULTIBOOT_INFO_ADDR);
 	CHECK(info32(info, MULTIBOOT_INFO_ADDR + 8) ==
