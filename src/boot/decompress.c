@@ -92,7 +92,8 @@ struct obuf {
 	size_t len;
 	size_t cap;
 	size_t limit;
-	bool mapped; /* buf is an anonymous mapping (decompress_map), cap pages */
+	bool mapped; /* buf is an anonymous mapping (decompress_map) of
+		      * page_up(cap) bytes */
 };
 
 static size_t page_up(size_t n)
@@ -108,9 +109,14 @@ static int obuf_resize(struct obuf *o, size_t cap)
 	void *p;
 
 	if (o->mapped) {
-		cap = page_up(cap);
-		p = o->buf ? mremap(o->buf, o->cap, cap, MREMAP_MAYMOVE)
-			   : mmap(NULL, cap, PROT_READ | PROT_WRITE,
+		/*
+		 * The mapping is whole pages, but cap stays what was asked:
+		 * a decoder gets the same room as with malloc, never a page
+		 * past the limit.
+		 */
+		p = o->buf ? mremap(o->buf, page_up(o->cap), page_up(cap),
+				    MREMAP_MAYMOVE)
+			   : mmap(NULL, page_up(cap), PROT_READ | PROT_WRITE,
 				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (p == MAP_FAILED)
 			return -ENOMEM;
@@ -127,7 +133,7 @@ static int obuf_resize(struct obuf *o, size_t cap)
 static void obuf_free(struct obuf *o)
 {
 	if (o->mapped && o->buf)
-		munmap(o->buf, o->cap);
+		munmap(o->buf, page_up(o->cap));
 	else
 		free(o->buf);
 	o->buf = NULL;
@@ -533,6 +539,13 @@ static int run(const uint8_t *in, size_t len, size_t max_out, bool mapped,
 	}
 	/* give back the slack of a generous first guess (failing that, keep it) */
 	(void)obuf_resize(&o, o.len ? o.len : 1);
+	/*
+	 * A decoder may write past the output it reports (LZ4_decompress_safe
+	 * copies in wide strides up to its capacity): the mapping's tail after
+	 * out_len is promised zero, so clear it.
+	 */
+	if (o.mapped)
+		memset(o.buf + o.len, 0, page_up(o.len ? o.len : 1) - o.len);
 	*out = o.buf;
 	*out_len = o.len;
 	return 0;
