@@ -29,7 +29,7 @@
 #                               exit; tests/e2e/gdb_test.sh; needs KVM)
 #   tests/run-all.sh deep       the emulation-assist test (needs a software KVM)
 #   tests/run-all.sh fuzz       each libFuzzer target in tests/fuzz/ for
-#                               FUZZ_TEST_TIME seconds (default 10; clang, on
+#                               FUZZ_TEST_TIME seconds (default 8; clang, on
 #                               the host, no KVM); one pass or fail per target
 #
 # Where the tiers that need KVM run (guest, boot, and the cli tier's cases
@@ -147,14 +147,14 @@ tier_cli-kvm() {
 tier_fuzz() {
 	local n
 	n=$(ls tests/fuzz/fuzz_*.c 2>/dev/null | wc -l)
-	echo "== fuzz targets (libFuzzer, ${FUZZ_TEST_TIME:-10} s each)"
+	echo "== fuzz targets (libFuzzer, ${FUZZ_TEST_TIME:-8} s each)"
 	if ! command -v "${FUZZ_CC:-clang}" >/dev/null; then
 		echo "  SKIP fuzz: no ${FUZZ_CC:-clang} (tools/deps.sh installs it)"
 		skip=$((skip + n))
 		return
 	fi
 	build fuzz-build || return
-	run_counted fuzz tests/fuzz/run.sh -t "${FUZZ_TEST_TIME:-10}"
+	run_counted fuzz tests/fuzz/run.sh -t "${FUZZ_TEST_TIME:-8}"
 }
 
 tier_guest() {

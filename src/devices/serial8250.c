@@ -115,7 +115,8 @@ static void irq_update(struct serial8250 *s)
 
 static void rx_room_appeared(struct serial8250 *s)
 {
-	if (!s->rx_wanted || loopback(s))
+	/* leaving loopback with the receiver full is no room yet */
+	if (!s->rx_wanted || loopback(s) || s->rx_count >= rx_capacity(s))
 		return;
 	s->rx_wanted = false;
 	if (s->sink.rx_ready)

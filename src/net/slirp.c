@@ -19,6 +19,20 @@
 #include "slirp_poll.h"
 
 #define GUEST_ERRORS_SHOWN 5
+/*
+ * IPv4 datagrams whose fragments went to slirp and whose last fragment
+ * has not (see last_fragment_ok), kept for less than slirp keeps a
+ * reassembly queue (IPFRAGTTL: 60 slow ticks of 500 ms).
+ */
+#define FRAG_KEYS 16
+#define FRAG_KEEP_NS (20 * 1000000000LL)
+
+struct frag_key {
+	uint8_t addrs[8]; /* source and destination, as on the wire */
+	uint16_t id;
+	uint8_t proto;
+	int64_t at_ns;    /* 0: free */
+};
 
 struct slirp_timer {
 	struct net_slirp *sl;
@@ -49,7 +63,8 @@ struct net_slirp {
 	struct frame *q[NET_SLIRP_QUEUE_MAX];
 	unsigned q_head, q_count;
 	bool rx_waiting;
-	uint64_t queue_drops, guest_errors;
+	uint64_t queue_drops, guest_errors, frag_drops;
+	struct frag_key frags[FRAG_KEYS];
 	uint8_t tx_buf[NET_FRAME_MAX];
 };
 
@@ -306,6 +321,67 @@ static void wake_ready(void *opaque, uint32_t events)
 
 /* --- the backend --- */
 
+/*
+ * libslirp 4.7 crashes (SIGBUS in its IPv4 reassembly) on a last fragment
+ * (MF clear, offset > 0) that starts a reassembly queue: one frame from a
+ * guest would end the VM (found by tests/fuzz/fuzz_slirp.c). So a last
+ * fragment goes to slirp only when an earlier fragment of its datagram
+ * (one slirp took: a header it accepts), recently enough that slirp still
+ * holds the queue; anything else passes untouched. Lock held.
+ */
+/* What slirp's ip_input checks before a fragment reaches reassembly. */
+static bool ip_header_ok(const uint8_t *ip, size_t len)
+{
+	size_t hlen = (size_t)(ip[0] & 0xf) * 4, tot = (size_t)(ip[2] << 8 | ip[3]);
+	uint32_t sum = 0;
+
+	if (hlen < 20 || hlen > len || tot < hlen || tot > len || !ip[8])
+		return false;
+	for (size_t i = 0; i < hlen; i += 2)
+		sum += (uint32_t)(ip[i] << 8 | ip[i + 1]);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return sum == 0xffff;
+}
+
+static bool last_fragment_ok(struct net_slirp *sl, const uint8_t *f, size_t len)
+{
+	int64_t now = clock_ns(NULL);
+	struct frag_key k = { .at_ns = now }, *slot = &sl->frags[0];
+	uint16_t off;
+
+	if (len < 14 + 20 || f[12] != 0x08 || f[13] != 0x00 || (f[14] >> 4) != 4)
+		return true;
+	off = (uint16_t)(f[14 + 6] << 8 | f[14 + 7]);
+	if (!(off & 0x3fff)) /* MF and the offset clear: not a fragment */
+		return true;
+	memcpy(k.addrs, f + 14 + 12, sizeof(k.addrs));
+	k.id = (uint16_t)(f[14 + 4] << 8 | f[14 + 5]);
+	k.proto = f[14 + 9];
+	for (unsigned i = 0; i < FRAG_KEYS; i++) {
+		struct frag_key *e = &sl->frags[i];
+		bool same = e->at_ns && now - e->at_ns < FRAG_KEEP_NS && e->id == k.id &&
+			    e->proto == k.proto && !memcmp(e->addrs, k.addrs, sizeof(k.addrs));
+
+		if (same && !(off & 0x2000)) {
+			/* the last one: slirp completes the datagram or keeps it */
+			e->at_ns = 0;
+			return true;
+		}
+		if (same)
+			return true;
+		if (e->at_ns < slot->at_ns) /* the oldest (or free) slot */
+			slot = e;
+	}
+	if (!(off & 0x2000)) {
+		sl->frag_drops++;
+		return false;
+	}
+	if (ip_header_ok(f + 14, len - 14))
+		*slot = k; /* a first or middle fragment: slirp makes the queue */
+	return true;
+}
+
 static int slirp_transmit(void *opaque, const struct virtio_net_hdr_v1 *hdr,
 			  const struct iovec *iov, unsigned n, size_t len)
 {
@@ -317,7 +393,8 @@ static int slirp_transmit(void *opaque, const struct virtio_net_hdr_v1 *hdr,
 	/* slirp takes whole frames with their checksums done */
 	net_iov_gather(sl->tx_buf, iov, n, len);
 	net_csum_complete(sl->tx_buf, len, hdr);
-	sl->lib.input(sl->s, sl->tx_buf, (int)len);
+	if (last_fragment_ok(sl, sl->tx_buf, len))
+		sl->lib.input(sl->s, sl->tx_buf, (int)len);
 	/* new sockets to watch; its answers are queued, sent by wake_ready */
 	cycle(sl);
 	pthread_mutex_unlock(&sl->lock);
@@ -508,8 +585,10 @@ void net_slirp_destroy(struct net_slirp *sl)
 
 void net_slirp_print_stats(struct net_slirp *sl)
 {
-	if (!sl->queue_drops && !sl->guest_errors)
+	if (!sl->queue_drops && !sl->guest_errors && !sl->frag_drops)
 		return;
-	pt_info("stats: user net: %llu frames dropped (queue to the guest full), %llu guest errors",
-		(unsigned long long)sl->queue_drops, (unsigned long long)sl->guest_errors);
+	pt_info("stats: user net: %llu frames dropped (queue to the guest full), %llu guest errors, "
+		"%llu last fragments without their datagram dropped",
+		(unsigned long long)sl->queue_drops, (unsigned long long)sl->guest_errors,
+		(unsigned long long)sl->frag_drops);
 }
