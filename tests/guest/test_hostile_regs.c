@@ -15,7 +15,8 @@
  *      function through 0xcf8/0xcfc (BARs land anywhere, MSI-X turns on);
  *   4. checks the devices still answer: UART scratch round trip, every
  *      function's vendor/device ID unchanged, CMOS RAM round trip, the
- *      virtio-mmio magic, version and device ID, the PM timer running;
+ *      virtio-mmio magic, version and device ID, the PM timer running, the
+ *      8259's mask and an IOAPIC entry reading back;
  *   5. resets the machine through the i8042 (0xfe to port 0x64): petrel
  *      must stop the VM with its report, status 0, "reset (i8042)".
  * The host checks that every listed range was written to, how the VM
@@ -214,6 +215,16 @@ void guest_main(uint64_t nranges, uint64_t a1, uint64_t a2, uint64_t a3)
 	GUEST_ASSERT_EQ(mmio_read32(VIRTIO_MMIO_WINDOW + 4), 2); /* version */
 	GUEST_ASSERT_EQ(mmio_read32(VIRTIO_MMIO_WINDOW + 8), 2); /* block device */
 	GUEST_ASSERT(pm_timer_advances());
+	/* the 8259 (petrel's in split mode): re-initialised, its mask reads back */
+	outb(0x20, 0x11);
+	outb(0x21, 0x20);
+	outb(0x21, 0x04);
+	outb(0x21, 0x01);
+	outb(0x21, 0xa5);
+	GUEST_ASSERT_EQ(inb(0x21), 0xa5);
+	/* the IOAPIC (petrel's in split mode): a masked entry reads back */
+	ioapic_write(0x10, 0x00010030);
+	GUEST_ASSERT_EQ(ioapic_read(0x10) & ~0x5000u, 0x00010030);
 	GUEST_SYNC(STAGE_CHECKED);
 
 	/* 5. the one write that ends the machine */

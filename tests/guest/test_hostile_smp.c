@@ -3,8 +3,12 @@
  * virtio-pci and the virtio-rng on virtio-mmio (kit/guest_virtio.h):
  *   vCPU 0 floods the UART (THR and LSR) and both devices' notify
  *          registers with queue indices that do not exist, in every width
- *          (1, 2 and 4 bytes: the ioeventfds match 2 and 4, the rest trap);
- *   vCPU 1 keeps blk GET_ID requests going, kicking each many times;
+ *          (1, 2 and 4 bytes: the ioeventfds match 2 and 4, the rest trap),
+ *          and moves the blk's BAR away and back and turns its memory
+ *          decode off and on while vCPU 1 uses it (the BAR and its
+ *          ioeventfds come and go under the I/O thread's feet);
+ *   vCPU 1 keeps blk GET_ID requests going, kicking each until it is
+ *          answered (a kick that found no BAR is lost, as on hardware);
  *   vCPU 2 does the same with the rng;
  *   both also write to the UART between requests;
  *   vCPU 3 waits until the three have each done FLOOD_ROUNDS rounds, then
@@ -22,6 +26,7 @@
 #define COUNTERS 0x5f0000ULL /* rounds done by vCPUs 0..2 */
 #define QSIZE 16
 #define FLOOD_ROUNDS 200
+#define BAR_AWAY 0xc0100000ULL /* in the PCI window, no device there */
 #define ICR_INIT 0x00000500u
 #define ICR_SIPI 0x00000600u
 #define ICR_ASSERT 0x00004000u
@@ -62,13 +67,40 @@ static void setup(struct gv_dev *d, uint64_t region)
 	GUEST_ASSERT_EQ(gv_setup(d), GV_S_ACK | GV_S_DRIVER | GV_S_FEATURES_OK | GV_S_DRIVER_OK);
 }
 
-/* vCPU 0: garbage notifications and UART bytes, forever. */
+/* Kicks until the next used entry shows up. */
+static void wait_used_kicking(struct gv_dev *d, uint32_t *id, uint32_t *len)
+{
+	volatile uint16_t *used_idx = (volatile uint16_t *)(d->used + 2);
+
+	for (unsigned long i = 0; *used_idx == d->used_seen; i++) {
+		GUEST_ASSERT(i < 200000000ul);
+		if (i % 100000 == 0)
+			gv_kick(d);
+		cpu_relax();
+	}
+	GUEST_ASSERT(gv_wait_used(d, id, len));
+}
+
+/* vCPU 0: garbage notifications, UART bytes and BAR moves, forever. */
 static void flood_notify(void)
 {
+	int slot = gv_pci_find(VIRTIO_ID_BLOCK, 0);
 	uint64_t blk = blk_base();
+	uint32_t cmd = gv_pci_read32((unsigned)slot, 4) & 0xffff;
 
 	for (uint64_t n = 0;; n++) {
 		uint16_t q = (uint16_t)(1 + n % 0x3ff);
+
+		/* the BAR games start once vCPU 1 has set its queue up */
+		if (rounds[1] && n % 16 == 1) {
+			gv_pci_set_bar0((unsigned)slot, BAR_AWAY);
+			mmio_write16(BAR_AWAY + 0x3000, 0);
+			gv_pci_set_bar0((unsigned)slot, blk);
+		} else if (rounds[1] && n % 16 == 9) {
+			gv_pci_write32((unsigned)slot, 4, cmd & ~2u); /* memory decode off */
+			mmio_write16(blk + 0x3000, 0);                /* nobody there */
+			gv_pci_write32((unsigned)slot, 4, cmd);
+		}
 
 		mmio_write16(blk + 0x3000 + 4 * (q % 0x400), q);       /* no such queue */
 		mmio_write8(blk + 0x3000, (uint8_t)n);                 /* queue 0, odd width */
@@ -100,7 +132,7 @@ static void flood_blk(void)
 		gv_post(&d, 0);
 		for (unsigned i = 0; i < 8; i++)
 			gv_kick(&d);
-		GUEST_ASSERT(gv_wait_used(&d, &id, &len));
+		wait_used_kicking(&d, &id, &len);
 		GUEST_ASSERT_EQ(id, 0);
 		GUEST_ASSERT_EQ(*(volatile uint8_t *)st, 0);
 		GUEST_ASSERT_EQ(memcmp((void *)buf, "flood", 6), 0);
