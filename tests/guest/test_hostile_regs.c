@@ -2,10 +2,11 @@
  * Hostile guest, part 1: garbage in every device register petrel maps.
  *
  * The host lists every range on the PIO and MMIO buses (bus_report: UART,
- * i8042, RTC, PCI host, ACPI PM, PM timer, boot marker, POST, and in split
+ * i8042, RTC, PCI host, ACPI PM, PM timer, boot marker, POST, debug exit, and in split
  * mode the PIC, PIT and IOAPIC; a virtio-rng on virtio-pci and a virtio-blk
  * on virtio-mmio give their windows too) and hands the table to the guest,
- * which then
+ * which then (with --debug-exit at 0xf4 too: its port ends the VM, so
+ * only its other three ports get garbage)
  *   1. writes pseudo-random values of every width at every offset of each
  *      MMIO window (the first 0x100 bytes of each page: the virtio-pci BAR
  *      is 32 KiB) and reads each back, accesses that run past a range's
@@ -19,7 +20,8 @@
  *      8259's mask and an IOAPIC entry reading back;
  *   5. resets the machine through the i8042 (0xfe to port 0x64): petrel
  *      must stop the VM with its report, status 0, "reset (i8042)".
- * The host checks that every listed range was written to, how the VM
+ * The host checks that every listed range was written to (MMIO after step
+ * 1: the PCI garbage may take a BAR off the bus), how the VM
  * stopped, and that the process has the same fds and (within a few KiB)
  * the same heap before the VM was created and after it was destroyed.
  *
@@ -35,12 +37,14 @@
 #define MMIO_PAGE_SPAN 0x100 /* bytes attacked at the start of each MMIO page */
 #define PIO_ROUNDS 8
 #define STAGE_BEFORE 1
-#define STAGE_ATTACKED 2
-#define STAGE_CHECKED 3
+#define STAGE_MMIO_DONE 2 /* the host checks the MMIO hits now: PCI garbage may unmap BARs */
+#define STAGE_ATTACKED 3
+#define STAGE_CHECKED 4
 #define CMOS_RAM_INDEX 0x40
 #define VIRTIO_MMIO_WINDOW 0xd0000000ULL /* slot 0 (layout.h): the disk */
 
-enum range_kind { KIND_PLAIN, KIND_IOAPIC, KIND_VIRTIO_PCI };
+enum range_kind { KIND_PLAIN, KIND_IOAPIC, KIND_VIRTIO_PCI, KIND_DEBUG_EXIT };
+#define DEBUG_EXIT_PORT 0xf4
 
 struct hrange {
 	unsigned long long base, len;
@@ -101,6 +105,12 @@ static uint64_t defuse(const struct hrange *r, uint64_t addr, unsigned size, uin
 static void pio_access(const struct hrange *r, uint16_t port, unsigned size)
 {
 	uint64_t v = defuse(r, port, size, garbage());
+
+	/* the debug-exit port itself ends the VM; its other ports must not */
+	if (r->kind == KIND_DEBUG_EXIT && port == r->base) {
+		GUEST_ASSERT_EQ(inb(port), 0xff); /* write-only */
+		return;
+	}
 
 	if (size == 1) {
 		outb(port, (uint8_t)v);
@@ -181,6 +191,7 @@ void guest_main(uint64_t nranges, uint64_t a1, uint64_t a2, uint64_t a3)
 			for (uint64_t off = 0; off < MMIO_PAGE_SPAN && page + off < r->len; off++)
 				mmio_access(r, r->base + page + off, mmio_widths[n++ % 4]);
 	}
+	GUEST_SYNC(STAGE_MMIO_DONE);
 	/* 2. PIO ranges, every width at every port, a byte past the end too */
 	for (unsigned round = 0; round < PIO_ROUNDS; round++)
 		for (unsigned i = 0; i < nranges; i++) {
@@ -247,7 +258,11 @@ struct state {
 	char disk[64];
 	int stage;
 	uint64_t nranges;
+	struct bus_stat seen[MAX_RANGES]; /* the ranges as listed before the run */
+	bool on_mmio[MAX_RANGES];
 };
+
+static void check_hit(struct kit_vm *k, const struct state *s, bool mmio);
 
 static void configure(struct kit_vm *k, struct vm_config *cfg)
 {
@@ -272,6 +287,8 @@ static enum kit_action on_ucall(struct kit_vm *k, struct vcpu *v, struct kit_uca
 	s->stage = (int)uc->args[0];
 	if (s->stage == STAGE_BEFORE)
 		KIT_CHECK_EQ(k, uc->args[1], s->nranges);
+	if (s->stage == STAGE_MMIO_DONE)
+		check_hit(k, s, true);
 	return KIT_CONTINUE;
 }
 
@@ -293,6 +310,8 @@ static unsigned list_ranges(struct kit_vm *k, struct bus_stat *seen, bool *on_mm
 			out[n] = (struct hrange){ st[i].base, st[i].len, b, KIND_PLAIN };
 			if (!strcmp(st[i].name, "ioapic"))
 				out[n].kind = KIND_IOAPIC;
+			else if (!strcmp(st[i].name, "debug-exit"))
+				out[n].kind = KIND_DEBUG_EXIT;
 			else if (b == 1 && st[i].base >= 0xc0000000ULL && st[i].base < 0xd0000000ULL)
 				out[n].kind = KIND_VIRTIO_PCI;
 			seen[n] = st[i];
@@ -306,23 +325,28 @@ static unsigned list_ranges(struct kit_vm *k, struct bus_stat *seen, bool *on_mm
 	return n;
 }
 
-/* Every range listed before the run was written to (a moved BAR keeps its count). */
-static void check_hit(struct kit_vm *k, const struct bus_stat *before,
-		      const bool *on_mmio, unsigned n)
+/*
+ * Every range of one bus listed before the run was written to (a moved
+ * range keeps its count; one taken off the bus is not listed, so MMIO is
+ * checked before the PCI garbage).
+ */
+static void check_hit(struct kit_vm *k, const struct state *s, bool mmio)
 {
-	for (unsigned i = 0; i < n; i++) {
-		struct bus *bus = on_mmio[i] ? &k->vm.mmio : &k->vm.pio;
-		struct bus_stat st[MAX_RANGES];
-		size_t nr = bus_report(bus, st, MAX_RANGES);
+	struct bus_stat st[MAX_RANGES];
+	size_t nr = bus_report(mmio ? &k->vm.mmio : &k->vm.pio, st, MAX_RANGES);
+
+	for (unsigned i = 0; i < s->nranges; i++) {
 		bool hit = false;
 
+		if (s->on_mmio[i] != mmio)
+			continue;
 		for (size_t j = 0; j < nr && j < MAX_RANGES; j++)
-			if (st[j].name && !strcmp(st[j].name, before[i].name) &&
-			    st[j].len == before[i].len && st[j].writes > 0)
+			if (st[j].name && !strcmp(st[j].name, s->seen[i].name) &&
+			    st[j].base == s->seen[i].base && st[j].writes > 0)
 				hit = true;
 		if (!hit)
-			kit_fail(k, "range %s at 0x%llx saw no write", before[i].name,
-				 (unsigned long long)before[i].base);
+			kit_fail(k, "range %s at 0x%llx saw no write", s->seen[i].name,
+				 (unsigned long long)s->seen[i].base);
 	}
 }
 
@@ -331,9 +355,8 @@ int main(void)
 	struct kit_vm k;
 	struct state s = { .disk = "/tmp/petrel-hostile-XXXXXX" };
 	struct kit_opts o = { KIT_EMBEDDED_GUEST, .on_ucall = on_ucall, .opaque = &s,
-			      .configure = configure, .capture_stderr = true };
-	struct bus_stat seen[MAX_RANGES];
-	bool on_mmio[MAX_RANGES];
+			      .configure = configure, .capture_stderr = true,
+			      .debug_exit_port = DEBUG_EXIT_PORT };
 	struct kit_usage before, after;
 	int fd, r, status;
 	unsigned n;
@@ -351,7 +374,7 @@ int main(void)
 		kit_finish(&k);
 		return r == KIT_SKIP ? KIT_SKIP : 1;
 	}
-	n = list_ranges(&k, seen, on_mmio, MAX_RANGES);
+	n = list_ranges(&k, s.seen, s.on_mmio, MAX_RANGES);
 	s.nranges = n;
 	k.opts.args[0] = n; /* RSI of the BSP, set again below */
 	KIT_CHECK_EQ(&k, kit_enter_long_mode(&k, &k.vm.vcpus[0], 0, k.elf.entry), 0);
@@ -361,7 +384,7 @@ int main(void)
 	KIT_CHECK_EQ(&k, s.stage, STAGE_CHECKED);
 	if (!strstr(k.vm.stop.reason, "reset (i8042)"))
 		kit_fail(&k, "the VM stopped with \"%s\", not the i8042 reset", k.vm.stop.reason);
-	check_hit(&k, seen, on_mmio, n);
+	check_hit(&k, &s, false);
 	r = kit_finish(&k);
 	kit_usage_now(&after);
 	if (!kit_check_usage(&before, &after, 64 * 1024))
