@@ -59,7 +59,7 @@ static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
 
 static uint64_t garbage(void)
 {
-	/* xorshift64: deterministic, so a failure reproduces */
+	/* xorshift64: deterministic, so a failure reproduces (HOSTILE_SEED picks another) */
 	rng_state ^= rng_state << 13;
 	rng_state ^= rng_state >> 7;
 	rng_state ^= rng_state << 17;
@@ -165,12 +165,15 @@ static uint32_t pm_timer_advances(void)
 	return t1 != t0;
 }
 
-void guest_main(uint64_t nranges, uint64_t a1, uint64_t a2, uint64_t a3)
+void guest_main(uint64_t nranges, uint64_t seed, uint64_t a2, uint64_t a3)
 {
 	const struct hrange *rs = (const struct hrange *)RANGES_GPA;
 	static const unsigned mmio_widths[] = { 1, 2, 4, 8 };
 	uint32_t ids[32];
-	(void)a1, (void)a2, (void)a3;
+	(void)a2, (void)a3;
+
+	if (seed)
+		rng_state = seed;
 
 	/* before: what must still be true afterwards */
 	for (unsigned d = 0; d < 32; d++)
@@ -377,6 +380,9 @@ int main(void)
 	n = list_ranges(&k, s.seen, s.on_mmio, MAX_RANGES);
 	s.nranges = n;
 	k.opts.args[0] = n; /* RSI of the BSP, set again below */
+	/* HOSTILE_SEED=N: another garbage sequence (0 or unset: the fixed one) */
+	k.opts.args[1] = getenv("HOSTILE_SEED") ? strtoull(getenv("HOSTILE_SEED"), NULL, 0) : 0;
+	fprintf(stderr, "garbage seed %llu\n", (unsigned long long)k.opts.args[1]);
 	KIT_CHECK_EQ(&k, kit_enter_long_mode(&k, &k.vm.vcpus[0], 0, k.elf.entry), 0);
 
 	status = kit_run(&k);
