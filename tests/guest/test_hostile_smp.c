@@ -12,7 +12,7 @@
  *   vCPU 2 does the same with the rng;
  *   both also write to the UART between requests;
  *   vCPU 3 waits until the three have each done FLOOD_ROUNDS rounds, then
- *          triple-faults: its TSS's RSP0 points at an unmapped page and it
+ *          triple-faults: its TSS's RSP0 points into unmapped space and it
  *          runs ud2 at CPL3 (#UD cannot be delivered -> #PF -> #DF ->
  *          shutdown), while the others keep going.
  * petrel must stop the VM with status 3 (EXIT_GUEST_CRASH) and its
@@ -25,7 +25,7 @@
 #define REGION_RNG 0x540000ULL
 #define COUNTERS 0x5f0000ULL /* rounds done by vCPUs 0..2 */
 #define QSIZE 16
-#define FLOOD_ROUNDS 200
+#define FLOOD_ROUNDS 100
 #define BAR_AWAY 0xc0100000ULL /* in the PCI window, no device there */
 #define ICR_INIT 0x00000500u
 #define ICR_SIPI 0x00000600u
@@ -169,7 +169,13 @@ static void triple_fault(unsigned cpu)
 	while (rounds[0] < FLOOD_ROUNDS || rounds[1] < FLOOD_ROUNDS || rounds[2] < FLOOD_ROUNDS)
 		cpu_relax();
 	GUEST_SYNC(2, rounds[0], rounds[1], rounds[2]);
-	*rsp0 = 0x40000000ULL; /* 1 GiB: no page table maps it (kit_abi.h) */
+	/*
+	 * The frame goes just below RSP0: 1.5 GiB, in the 1-2 GiB range no
+	 * page table maps (kit_abi.h), so the push takes a #PF. Not 1 GiB: the
+	 * frame would land below it, mapped but not RAM, and on SVM the
+	 * exception delivery then loops in KVM instead of shutting down.
+	 */
+	*rsp0 = 0x60000000ULL;
 	__asm__ volatile("ud2" ::: "memory");
 	GUEST_SYNC(3); /* not reached */
 }
@@ -249,7 +255,8 @@ int main(void)
 			   .lock = PTHREAD_MUTEX_INITIALIZER };
 	struct kit_opts o = { KIT_EMBEDDED_GUEST, .ncpus = 4, .on_ucall = on_ucall,
 			      .opaque = &s, .configure = configure, .capture_stderr = true,
-			      .capture_console = true, .mem_size = RAM_SIZE };
+			      .capture_console = true, .mem_size = RAM_SIZE,
+			      .timeout_ms = 60000 /* four vCPUs on one CPU in the nested VM */ };
 	struct kit_usage before, after;
 	int fd, r;
 
