@@ -489,11 +489,17 @@ void vm_virtio_print_stats(const struct vm_virtio *v)
 			kicks += d->vdev->queues[q].kicks;
 			notifies += d->vdev->queues[q].notifies;
 		}
-		pt_info("stats: %s (%s): %llu kicks%s, %llu interrupts%s", d->vdev->name,
+		uint64_t resets = virtio_stat(d->vdev, &d->vdev->needs_resets);
+		char resets_text[64] = "";
+
+		if (resets)
+			snprintf(resets_text, sizeof(resets_text), ", NEEDS_RESET %llu times",
+				 (unsigned long long)resets);
+		pt_info("stats: %s (%s): %llu kicks%s, %llu interrupts%s%s", d->vdev->name,
 			d->pci ? "virtio-pci" : "virtio-mmio",
 			(unsigned long long)kicks,
 			(d->pci && d->pci->ioev_on) || d->mmio_ioev ? " (ioeventfd)" : " (trapped)",
-			(unsigned long long)notifies, irq_how(d, how, sizeof(how)));
+			(unsigned long long)notifies, irq_how(d, how, sizeof(how)), resets_text);
 
 		if (d->blk)
 			virtio_blk_print_stats(d->blk);

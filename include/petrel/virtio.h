@@ -32,6 +32,7 @@
 #include "petrel/virtqueue.h"
 
 #define VIRTIO_NO_VECTOR 0xffff
+#define VIRTIO_MAX_RESET_WARNINGS 8 /* NEEDS_RESET lines per device on stderr */
 
 struct virtio_dev;
 
@@ -95,6 +96,12 @@ struct virtio_dev {
 	const struct guest_mem *mem;
 	struct evloop *loop;
 	struct tracer *tr;    /* --trace virtio (NULL: none) */
+	/*
+	 * How often the device set NEEDS_RESET (--stats). Only the first
+	 * VIRTIO_MAX_RESET_WARNINGS get a line on stderr: a guest can reset
+	 * and break its device in a loop, and must not fill the host's logs.
+	 */
+	uint64_t needs_resets;
 };
 
 /*
@@ -150,7 +157,10 @@ void virtio_unlock(struct virtio_dev *d);
 /* --- for devices (lock held) --- */
 /* After pushing used buffers on q: interrupts the driver if it wants. */
 void virtio_notify(struct virtio_dev *d, unsigned q);
-/* A malformed request: sets NEEDS_RESET and tells the driver. */
+/*
+ * A malformed request: sets NEEDS_RESET and tells the driver. Says why on
+ * stderr the first VIRTIO_MAX_RESET_WARNINGS times, then only counts.
+ */
 void virtio_needs_reset(struct virtio_dev *d, const char *why);
 /* The device changed its configuration: new generation, notify. */
 void virtio_config_changed(struct virtio_dev *d);

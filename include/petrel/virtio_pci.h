@@ -64,6 +64,8 @@ struct virtio_pci {
 	uint64_t bar_at;   /* where the BAR is on the bus; valid if mapped */
 	bool mapped;
 	bool ioev_on;
+	/* BAR placements refused (over another device); the first few are logged */
+	unsigned bar_conflicts;
 	/* common-config state, under the virtio device's lock */
 	uint32_t dfselect, gfselect;
 	uint16_t queue_select;

@@ -20,6 +20,7 @@
 #define OFF_MSIX_PBA 0x5000
 #define AREA_SIZE 0x1000
 #define NOTIFY_MULT 4
+#define BAR_MAX_WARNINGS 4 /* lines about a BAR put over another device */
 #define VIRTIO_PCI_ISR_QUEUE_BIT 0x1 /* 4.1.4.5: bit 0, used buffer */
 
 /* Where the capabilities sit in config space. */
@@ -347,9 +348,11 @@ static void update_bar(struct virtio_pci *p)
 			p->bar_at = at;
 		}
 	}
-	if (err < 0)
-		pt_warn("%s: the guest put BAR 0 at 0x%llx, over another device (%s); it is unmapped",
-			p->name, (unsigned long long)at, strerror(-err));
+	/* a guest may do this in a loop: a few lines, not one per write */
+	if (err < 0 && p->bar_conflicts++ < BAR_MAX_WARNINGS)
+		pt_warn("%s: the guest put BAR 0 at 0x%llx, over another device (%s); it is unmapped%s",
+			p->name, (unsigned long long)at, strerror(-err),
+			p->bar_conflicts == BAR_MAX_WARNINGS ? " (further such writes are not logged)" : "");
 	if (p->mapped)
 		ioeventfds(p, true);
 }

@@ -255,7 +255,10 @@ void virtio_needs_reset(struct virtio_dev *d, const char *why)
 {
 	if (d->status & VIRTIO_CONFIG_S_NEEDS_RESET)
 		return;
-	pt_warn("%s: %s; the device needs a reset by the driver", d->name, why);
+	if (d->needs_resets++ < VIRTIO_MAX_RESET_WARNINGS)
+		pt_warn("%s: %s; the device needs a reset by the driver", d->name, why);
+	if (d->needs_resets == VIRTIO_MAX_RESET_WARNINGS)
+		pt_warn("%s: further malformed requests are only counted (--stats)", d->name);
 	d->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
 	/* 2.1.2: a config-change notification tells the driver */
 	if (d->status & VIRTIO_CONFIG_S_DRIVER_OK)

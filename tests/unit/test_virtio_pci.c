@@ -249,6 +249,14 @@ static void bar_sizing_and_moving(void **state)
 	cfg_wr(f, PCI_BASE_ADDRESS_0, 0xd0000000 | PCI_BASE_ADDRESS_MEM_TYPE_64, 4);
 	assert_int_equal(f->mmio.nr, 1);
 	assert_int_equal(rd(f, 0x8000 + COMMON(num_queues), 2), 0xffff);
+	assert_int_equal(f->p.bar_conflicts, 1);
+	/* a guest doing it in a loop is counted (and logged only the first times) */
+	for (unsigned i = 0; i < 10; i++) {
+		cfg_wr(f, PCI_BASE_ADDRESS_0, 0x8000 | PCI_BASE_ADDRESS_MEM_TYPE_64, 4);
+		assert_int_equal(rd(f, 0x8000 + COMMON(num_queues), 2), 2);
+		cfg_wr(f, PCI_BASE_ADDRESS_0, 0xd0000000 | PCI_BASE_ADDRESS_MEM_TYPE_64, 4);
+	}
+	assert_int_equal(f->p.bar_conflicts, 11);
 }
 
 static void features_and_status(void **state)

@@ -2,7 +2,8 @@
  * virtio-rng through the virtio core and a driver-side ring: writable
  * buffers come back full of bytes and the used length says how many; a
  * chain with only readable buffers gets nothing; a huge one gets a capped
- * amount; a malformed chain asks for a reset.
+ * amount; a malformed chain asks for a reset, and a guest that breaks its
+ * device over and over gets counted, not a line on stderr each time.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +15,8 @@
 #include <linux/virtio_ids.h>
 #include <linux/virtio_ring.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "drv_ring.h"
 #include "petrel/virtio_rng.h"
@@ -140,6 +143,51 @@ static void test_bad_chain(void **state)
 	assert_false(drv_used(&fx.ring, &h, &len));
 }
 
+/* Lines on stderr containing what, while fn runs. */
+static unsigned stderr_lines_with(void (*fn)(void), const char *what)
+{
+	int mem = memfd_create("stderr", 0), saved = dup(2);
+	char buf[16384] = "";
+	unsigned n = 0;
+	ssize_t len;
+
+	assert_true(mem >= 0 && saved >= 0);
+	assert_true(dup2(mem, 2) == 2);
+	fn();
+	assert_true(dup2(saved, 2) == 2);
+	close(saved);
+	len = pread(mem, buf, sizeof(buf) - 1, 0);
+	close(mem);
+	assert_true(len >= 0);
+	buf[len] = 0;
+	for (const char *p = buf; (p = strstr(p, what)); p += strlen(what))
+		n++;
+	return n;
+}
+
+#define STORM (3 * VIRTIO_MAX_RESET_WARNINGS)
+
+static void break_it_often(void)
+{
+	for (unsigned i = 0; i < STORM; i++) {
+		struct drv_buf b[1] = { { RAM_SIZE - 8, 64, true } }; /* runs off RAM */
+
+		drv_ring_init(&fx.ring, &fx.mem, QSIZE, 0x10000, RAM_SIZE);
+		assert_int_equal(drv_start(fx.d, &fx.ring, 0, 0) & VIRTIO_CONFIG_S_NEEDS_RESET, 0);
+		drv_add(&fx.ring, b, 1);
+		drv_kick(fx.d, 0);
+		assert_true(virtio_get_status(fx.d) & VIRTIO_CONFIG_S_NEEDS_RESET);
+	}
+}
+
+static void test_bad_chain_storm(void **state)
+{
+	(void)state;
+	assert_int_equal(stderr_lines_with(break_it_often, "needs a reset"),
+			 VIRTIO_MAX_RESET_WARNINGS);
+	assert_int_equal(virtio_stat(fx.d, &fx.d->needs_resets), STORM);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -148,6 +196,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_readable_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_large_is_capped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_chain, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_chain_storm, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,8 +3,10 @@
  * ucall/trap ports in petrel's exit hook, and collects what a test checks.
  * See kit.h for the API and kit_abi.h for the guest contract.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <linux/kvm.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -649,6 +651,9 @@ int kit_vm_create(struct kit_vm *k, const struct kit_opts *o)
 		return err;
 	}
 
+	if (k->opts.configure)
+		k->opts.configure(k, &k->cfg);
+
 	k->vm_inited = true;
 	if ((err = vm_create_machine(&k->vm, &k->cfg)) < 0) {
 		fprintf(stderr, "kit: vm_create_machine: %s\n", strerror(-err));
@@ -771,4 +776,43 @@ int kit_finish(struct kit_vm *k)
 		k->lock_inited = false;
 	}
 	return failures ? 1 : 0;
+}
+
+/* ---- leak checks ---- */
+
+void kit_usage_now(struct kit_usage *u)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+
+	u->fds = -1;
+	if (d) {
+		u->fds = 0;
+		while ((e = readdir(d)))
+			if (e->d_name[0] != '.')
+				u->fds++;
+		u->fds--; /* the directory's own fd */
+		closedir(d);
+	}
+	u->heap = mallinfo2().uordblks;
+}
+
+bool kit_check_usage(const struct kit_usage *before, const struct kit_usage *after,
+		     size_t heap_slack)
+{
+	bool ok = true;
+
+	fprintf(stderr, "usage: fds %d -> %d, heap %zu -> %zu bytes\n", before->fds,
+		after->fds, before->heap, after->heap);
+	if (before->fds < 0 || after->fds != before->fds) {
+		fprintf(stderr, "FAIL: open fds went from %d to %d over the VM's life\n",
+			before->fds, after->fds);
+		ok = false;
+	}
+	if (after->heap > before->heap + heap_slack) {
+		fprintf(stderr, "FAIL: the heap grew by %zu bytes over the VM's life (slack %zu)\n",
+			after->heap - before->heap, heap_slack);
+		ok = false;
+	}
+	return ok;
 }

@@ -105,6 +105,12 @@ struct kit_opts {
 	 */
 	const char *irqchip;
 	bool quiet;               /* do not echo GUEST_PRINT text to stderr */
+	/*
+	 * Optional: edits the VM's config before the machine is built, for
+	 * what the kit has no option of its own for (virtio devices: --disk,
+	 * --rng and their transports). k->cfg is already filled from opts.
+	 */
+	void (*configure)(struct kit_vm *k, struct vm_config *cfg);
 
 	/*
 	 * Callbacks, on the reporting vCPU's thread. on_ucall sees SYNC and
@@ -202,6 +208,22 @@ bool kit_check_eq(struct kit_vm *k, uint64_t a, uint64_t b, const char *file,
  */
 int kit_enter_long_mode(struct kit_vm *k, struct vcpu *v, unsigned cpu,
 			uint64_t rip);
+
+/*
+ * What the host process holds, for leak checks around a VM's life: open
+ * file descriptors (/proc/self/fd) and heap bytes in use (mallinfo2; under
+ * ASan this is the sanitizer's allocator, whose leaks LeakSanitizer reports
+ * at exit instead). Take one before kit_vm_create and one after
+ * kit_finish; kit_check_usage prints "FAIL: ..." and returns false when
+ * fds grew at all or the heap grew by more than heap_slack bytes.
+ */
+struct kit_usage {
+	int fds;
+	size_t heap;
+};
+void kit_usage_now(struct kit_usage *u);
+bool kit_check_usage(const struct kit_usage *before, const struct kit_usage *after,
+		     size_t heap_slack);
 
 /* The kvm_segment for one of the kit's GDT selectors. */
 struct kvm_segment;
