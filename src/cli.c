@@ -148,7 +148,7 @@ static const char run_help[] =
 	"                          Attaching stops the guest; detach resumes it\n"
 	"      --gdb-wait          with --gdb: the guest waits, before its first\n"
 	"                          instruction, until gdb connects and continues\n"
-	"      --seccomp=on|off|list\n"
+	"      --seccomp=on|off|log|list\n"
 	"                          on (the default): each thread (main, vCPUs, I/O,\n"
 	"                          API, GDB stub, 8259 watchdog) runs under its own\n"
 	"                          seccomp allow-list, and a syscall outside it\n"
@@ -156,7 +156,10 @@ static const char run_help[] =
 	"                          and the thread. off gives that up: a guest that\n"
 	"                          takes over petrel through a device bug could\n"
 	"                          then make any syscall petrel's user may (open\n"
-	"                          files, exec, connect). list: print the lists\n"
+	"                          files, exec, connect). log: the filters only\n"
+	"                          log a forbidden call (the kernel's audit log,\n"
+	"                          dmesg) and let it through: for finding what a\n"
+	"                          list lacks. list: print the lists\n"
 	"                          (docs/security.md). Test aid:\n"
 	"                          PETREL_SECCOMP_SELFTEST=KIND in the environment\n"
 	"                          makes that kind's thread (main, vcpu, io, api\n"
@@ -492,12 +495,14 @@ static int parse_run(int argc, char **argv, struct cli *out, char *err,
 				cfg->no_seccomp = false;
 			else if (!strcmp(optarg, "off"))
 				cfg->no_seccomp = true;
+			else if (!strcmp(optarg, "log"))
+				cfg->seccomp_log = true;
 			else if (!strcmp(optarg, "list")) {
 				out->action = CLI_HELP;
 				out->help_topic = "seccomp";
 				return 0;
 			} else {
-				snprintf(err, errlen, "--seccomp: \"%s\" is not on, off or list", optarg);
+				snprintf(err, errlen, "--seccomp: \"%s\" is not on, off, log or list", optarg);
 				return -EINVAL;
 			}
 			break;

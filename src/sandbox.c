@@ -164,6 +164,7 @@ int sandbox_init(struct sandbox *sb, const struct vm_config *cfg)
 
 	memset(sb, 0, sizeof(*sb));
 	sb->seccomp = !cfg->no_seccomp;
+	sb->log = cfg->seccomp_log;
 	sb->pid = getpid();
 	sb->selftest = -1;
 	for (unsigned i = 0; i < cfg->nr_nics; i++)
@@ -342,14 +343,14 @@ int __lsan_is_turned_off(void)
 }
 #endif
 
-void *sandbox_filter_build(enum sandbox_kind kind, unsigned features, pid_t pid)
+void *sandbox_filter_build(enum sandbox_kind kind, unsigned features, pid_t pid, bool log)
 {
 	scmp_filter_ctx ctx;
 	int err = 0;
 
 	if ((unsigned)kind >= SANDBOX_NR)
 		return NULL;
-	if (!(ctx = seccomp_init(SCMP_ACT_TRAP))) {
+	if (!(ctx = seccomp_init(log ? SCMP_ACT_LOG : SCMP_ACT_TRAP))) {
 		pt_err("seccomp_init failed");
 		return NULL;
 	}
@@ -414,7 +415,7 @@ int sandbox_enter(const struct sandbox *sb, enum sandbox_kind kind, const char *
 
 	if (!sb || !sb->seccomp)
 		return 0;
-	if (!(f = sandbox_filter_build(kind, sb->features, sb->pid)))
+	if (!(f = sandbox_filter_build(kind, sb->features, sb->pid, sb->log)))
 		return -EINVAL;
 	/* the handler's words, before the filter can fire */
 	sb_self.kind = kind_names[kind];

@@ -23,6 +23,9 @@
 
 #include "sandbox_rules.h"
 
+/* the open flags that write or create */
+#define SB_OPEN_WRITE (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND | 020000000 /* O_TMPFILE without O_DIRECTORY */)
+
 #define MAIN K(SANDBOX_MAIN)
 #define VCPU K(SANDBOX_VCPU)
 #define IO K(SANDBOX_IO)
@@ -60,6 +63,7 @@ const struct sb_rule sb_rules[] = {
 	ANY("clock_nanosleep", K_ALL, "short waits (nanosleep)"),
 	ANY("nanosleep", K_ALL, "short waits"),
 	ANY("sched_yield", K_ALL, "spin-then-yield waits"),
+	ARG32("prctl", K_ALL, 0, PR_GET_NAME, "--trace names the thread"),
 	ANY("close", MAIN | VCPU | IO | API | GDB, "connections, eventfds of a reset device, teardown"),
 
 	/* KVM: the ioctls of a running VM (none that creates or maps) */
@@ -100,6 +104,7 @@ const struct sb_rule sb_rules[] = {
 	ANY("fdatasync", VCPU | IO, "disk flush"),
 	ANY("fsync", VCPU | IO, "disk flush"),
 	ANY("io_uring_enter", VCPU | IO, "disk images (io=uring)"),
+	ANY("io_uring_register", MAIN, "the ring's eventfd unregistered at teardown"),
 	ANY("eventfd2", VCPU | IO | API, "irqfds, libmicrohttpd's wake-up"),
 	ANY("epoll_wait", IO | API, "the event loops"),
 	ANY("epoll_pwait", IO | API, "the event loops"),
@@ -116,7 +121,7 @@ const struct sb_rule sb_rules[] = {
 	{ "newfstatat", MAIN | IO | API | GDB, 0, SB_EQ32, 3, AT_EMPTY_PATH, "AT_EMPTY_PATH",
 	  "fstat of an open fd (stdio)" },
 	ANY("unlink", MAIN | GDB, "the API's and the stub's socket files at exit"),
-	ANY("mincore", MAIN, "--stats: guest RAM resident"),
+	ANY("mincore", MAIN | API, "--stats, GET /stats: guest RAM resident"),
 
 	/* Unix sockets: accepted connections only (listening sockets opened at set-up) */
 	ANY("accept4", IO | API | GDB, "the API, the stub, the console socket"),
@@ -138,6 +143,17 @@ const struct sb_rule sb_rules[] = {
 	ANY("set_robust_list", API, "a new thread"),
 	ANY("rseq", API, "a new thread"),
 	ARG32("prctl", API, 0, PR_SET_NAME, "naming the thread"),
+	/*
+	 * GET /threads, /fds and /translate read /proc/self (task/N/stat,
+	 * fd links, pagemap). The API is the operator's, on a 0600 socket,
+	 * not the guest's: its thread may open files, but only to read.
+	 */
+	{ "openat", API, 0, SB_MASK_NONE, 2, SB_OPEN_WRITE, "read-only (no O_WRONLY, O_RDWR, O_CREAT, O_TRUNC, O_APPEND)",
+	  "/proc/self/task, /proc/self/fd, /proc/self/pagemap" },
+	ANY("getdents64", API, "/proc/self/task, /proc/self/fd"),
+	ANY("readlink", API, "/proc/self/fd links"),
+	ANY("pread64", API, "/proc/self/pagemap"),
+	ANY("lseek", API, "stdio on /proc files"),
 
 	/* --net user: libslirp's host sockets (IPv4, IPv6), on the I/O thread */
 	FEAT_ARG("socket", IO, SANDBOX_F_SLIRP, 0, AF_INET, "libslirp's connections"),

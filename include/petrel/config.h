@@ -144,6 +144,7 @@ struct vm_config {
 	const char *trace_path;
 	struct gdb_config gdb;
 	bool no_seccomp;          /* --seccomp=off: no syscall filters */
+	bool seccomp_log;         /* --seccomp=log: forbidden calls logged, not stopped */
 	const char *run_user;     /* --user NAME|UID (root only); NULL: stay */
 	const char *run_group;    /* --group NAME|GID, with --user */
 	/* the command line with console=hvc0 added (--console virtio) */

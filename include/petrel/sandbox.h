@@ -47,7 +47,8 @@ enum {
 };
 
 struct sandbox {
-	bool seccomp;          /* --seccomp=on (the default) */
+	bool seccomp;          /* --seccomp=on (the default) or log */
+	bool log;              /* --seccomp=log: SCMP_ACT_LOG, not TRAP */
 	unsigned features;     /* SANDBOX_F_* */
 	int selftest;          /* PETREL_SECCOMP_SELFTEST's kind, or -1 */
 	pid_t pid;             /* tgkill may signal only this process */
@@ -100,7 +101,7 @@ void sandbox_selftest(const struct sandbox *sb, enum sandbox_kind kind);
  * features (a libseccomp scmp_filter_ctx, returned as void *; release
  * with sandbox_filter_free). NULL on failure, with the reason printed.
  */
-void *sandbox_filter_build(enum sandbox_kind kind, unsigned features, pid_t pid);
+void *sandbox_filter_build(enum sandbox_kind kind, unsigned features, pid_t pid, bool log);
 void sandbox_filter_free(void *filter);
 
 /* Prints every kind's allow-list (the table, as markdown) to f. */

@@ -11,7 +11,7 @@
 #   confined   while a guest runs: every thread of petrel has a filter
 #              (Seccomp: 2), NoNewPrivs 1, CapEff 0 (root without --user)
 #   user       as root with --user nobody: the process's uid and gid are
-#              nobody's (from /proc/PID/status and GET /vm/threads), no
+#              nobody's (from /proc/PID/status and GET /threads), no
 #              capability, NoNewPrivs 1; the API still answers
 #   nonroot    --user when not root: refused with a clear message
 #   linux      Debian's kernel to /init and poweroff with the filters on
@@ -118,16 +118,18 @@ if [ "$(id -u)" -ne 0 ] || ! id nobody >/dev/null 2>&1; then
 	echo "  SKIP user: needs root and a user nobody"; skip=$((skip + 1))
 else
 	nuid=$(id -u nobody) ngid=$(id -g nobody)
-	"$PETREL" run -k "$GUEST" --user nobody --api-socket "$work/u.sock" </dev/null >"$log" 2>&1 &
+	# the socket's directory is the user's: petrel, as nobody, removes it at exit
+	mkdir "$work/u" && chown nobody "$work/u"
+	"$PETREL" run -k "$GUEST" --user nobody --api-socket "$work/u/api.sock" </dev/null >"$log" 2>&1 &
 	pid=$!; pids+=($pid)
-	wait_for "$work/u.sock" 60
+	wait_for "$work/u/api.sock" 60
 	sleep 1
-	threads_json=$(curl -s -m 10 --unix-socket "$work/u.sock" http://localhost/vm/threads)
+	threads_json=$(curl -s -m 10 --unix-socket "$work/u/api.sock" http://localhost/threads)
 	uid=$(status_of $pid Uid) gid=$(status_of $pid Gid) groups=$(status_of $pid Groups)
 	capeff=$(status_of $pid CapEff) nnp=$(status_of $pid NoNewPrivs)
-	sockown=$(stat -c %u "$work/u.sock")
+	sockown=$(stat -c %u "$work/u/api.sock")
 	echo "Uid $uid Gid $gid Groups '$groups' CapEff $capeff NoNewPrivs $nnp socket owner $sockown" >>"$log"
-	if [ "$uid" = "$nuid	$nuid	$nuid	$nuid" ] && [ "$gid" = "$ngid	$ngid	$ngid	$ngid" ] &&
+	if [ "$uid" = "$nuid $nuid $nuid $nuid" ] && [ "$gid" = "$ngid $ngid $ngid $ngid" ] &&
 	   [ -z "$groups" ] && [ "$capeff" = 0000000000000000 ] && [ "$nnp" = 1 ] &&
 	   [ "$sockown" = "$nuid" ] && grep -q vcpu0 <<<"$threads_json"; then
 		ok "user: --user nobody: uid $nuid gid $ngid (real, effective, saved, fs), no groups, CapEff 0, NoNewPrivs 1, API answers"
@@ -135,8 +137,8 @@ else
 		no "user: Uid '$uid' Gid '$gid' Groups '$groups' CapEff $capeff NoNewPrivs $nnp socket owner $sockown threads: ${threads_json:0:80}" "$log"
 	fi
 	kill -TERM $pid; wait $pid; rc=$?
-	[ $rc -eq 5 ] && [ ! -e "$work/u.sock" ] && ok "user: SIGTERM ends it (5) and the API socket is removed as nobody" ||
-		no "user: status $rc after SIGTERM, socket left: $(ls "$work/u.sock" 2>&1)" "$log"
+	[ $rc -eq 5 ] && [ ! -e "$work/u/api.sock" ] && ok "user: SIGTERM ends it (5) and the API socket is removed as nobody" ||
+		no "user: status $rc after SIGTERM, socket left: $(ls "$work/u/api.sock" 2>&1)" "$log"
 fi
 
 # nonroot: --user refused
@@ -165,7 +167,7 @@ else
 		--disk "$work/disk.img" --disk "$work/disk2.img,io=sync" --stats </dev/null >"$log" 2>&1 &
 	pid=$!; pids+=($pid)
 	wait_for "$work/l.sock" 60 && sleep 3 &&
-		curl -s -m 20 --unix-socket "$work/l.sock" http://localhost/vm/threads >>"$log"
+		curl -s -m 20 --unix-socket "$work/l.sock" http://localhost/threads >>"$log"
 	wait $pid; rc=$?
 	[ $rc -eq 0 ] && ! grep -q "forbidden syscall" "$log" &&
 		ok "linux: Debian's kernel to /init and poweroff under the filters (API, GDB stub, --net user, 2 disks, rng)" ||

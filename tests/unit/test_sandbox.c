@@ -36,11 +36,11 @@ static void test_every_kind_builds(void **state)
 	(void)state;
 	for (int k = 0; k < SANDBOX_NR; k++)
 		for (unsigned f = 0; f <= SANDBOX_F_SLIRP; f++) {
-			void *filter = sandbox_filter_build(k, f, getpid());
+			void *filter = sandbox_filter_build(k, f, getpid(), false);
 			assert_non_null(filter);
 			sandbox_filter_free(filter);
 		}
-	assert_null(sandbox_filter_build(SANDBOX_NR, 0, getpid()));
+	assert_null(sandbox_filter_build(SANDBOX_NR, 0, getpid(), false));
 	assert_int_equal(sandbox_kind_parse("vcpu"), SANDBOX_VCPU);
 	assert_int_equal(sandbox_kind_parse("pic-watch"), SANDBOX_WATCHDOG);
 	assert_int_equal(sandbox_kind_parse("nope"), -1);
