@@ -26,6 +26,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "petrel/config.h"
@@ -200,6 +201,12 @@ int sandbox_init(struct sandbox *sb, const struct vm_config *cfg)
 	}
 	if (!sb->seccomp)
 		return 0;
+	/*
+	 * glibc reads /etc/localtime at its first time conversion, even
+	 * gmtime_r's (the RTC's, on a vCPU; libmicrohttpd's Date header, on
+	 * the API thread): here, while opening files is still allowed.
+	 */
+	tzset();
 	/* EINVAL: a kernel built without CONFIG_SECCOMP(_FILTER) */
 	if (prctl(PR_GET_SECCOMP, 0, 0, 0, 0) < 0 ||
 	    seccomp_api_get() < 1) {

@@ -112,6 +112,7 @@ const struct sb_rule sb_rules[] = {
 	ANY("epoll_create1", API, "libmicrohttpd's loop"),
 	ANY("poll", IO | API | GDB, "libslirp, libmicrohttpd, the GDB stub"),
 	ANY("ppoll", IO | API | GDB, "libslirp, libmicrohttpd, the GDB stub"),
+	ANY("getrandom", VCPU | IO, "virtio-rng's entropy, glib's hash tables (libslirp)"),
 	ANY("timerfd_settime", VCPU | IO, "the PIT's and RTC's timers"),
 	ANY("timerfd_gettime", VCPU | IO, "the PIT's and RTC's timers"),
 	ARG32("fcntl", IO | API | GDB | MAIN, 1, F_GETFL, "non-blocking sockets"),
@@ -167,7 +168,7 @@ const struct sb_rule sb_rules[] = {
 	FEAT("getpeername", IO, SANDBOX_F_SLIRP, "libslirp"),
 	FEAT_ARG("ioctl", IO, SANDBOX_F_SLIRP, 1, FIONREAD, "libslirp"),
 	FEAT_ARG("ioctl", IO, SANDBOX_F_SLIRP, 1, FIONBIO, "libslirp"),
-	FEAT("getrandom", IO, SANDBOX_F_SLIRP, "glib's hash tables"),
+
 };
 
 const unsigned sb_nr_rules = sizeof(sb_rules) / sizeof(sb_rules[0]);

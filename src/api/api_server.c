@@ -314,12 +314,10 @@ int api_server_start(struct api_server **out, struct api_ctx *ctx)
 		return err;
 	}
 	/*
-	 * What the API thread would otherwise open on its first request,
-	 * under a filter with no open: jansson's hash seed (/dev/urandom) and
-	 * the time zone for libmicrohttpd's Date header (/etc/localtime).
+	 * What the API thread would otherwise open on its first request:
+	 * jansson's hash seed (/dev/urandom). (The time zone: sandbox_init.)
 	 */
 	json_object_seed(0);
-	tzset();
 	if ((err = launch(s)) < 0) {
 		dlclose(s->mhd.handle);
 		free(s);
