@@ -281,6 +281,48 @@ static void test_user_needs_root(void **state)
 	}
 }
 
+/* as root: --user nobody switches uid, gid and groups and leaves no capability */
+static void test_drop_to_nobody(void **state)
+{
+	struct vm_config cfg = { .run_user = "65534", .run_group = "65534" };
+	int status;
+	pid_t pid;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct sandbox sb;
+		uid_t r, e, s;
+		gid_t rg, eg, sg;
+		char line[256];
+		FILE *f;
+		int capeff_zero = 0, nnp = 0;
+
+		if (sandbox_init(&sb, &cfg) < 0 || sandbox_drop_privileges(&sb) < 0)
+			_exit(10);
+		if (getresuid(&r, &e, &s) || r != 65534 || e != 65534 || s != 65534)
+			_exit(11);
+		if (getresgid(&rg, &eg, &sg) || rg != 65534 || eg != 65534 || sg != 65534)
+			_exit(12);
+		if (getgroups(0, NULL) != 0 || setresuid(0, 0, 0) == 0)
+			_exit(13);
+		if (!(f = fopen("/proc/self/status", "r")))
+			_exit(14);
+		while (fgets(line, sizeof(line), f)) {
+			capeff_zero |= !strcmp(line, "CapEff:\t0000000000000000\n");
+			nnp |= !strcmp(line, "NoNewPrivs:\t1\n");
+		}
+		fclose(f);
+		_exit(capeff_zero && nnp ? 0 : 15);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int main(void)
 {
 	pthread_t t;
@@ -299,6 +341,7 @@ int main(void)
 		cmocka_unit_test(test_threads_only_from_api),
 		cmocka_unit_test(test_docs_match_the_table),
 		cmocka_unit_test(test_user_needs_root),
+		cmocka_unit_test(test_drop_to_nobody),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
