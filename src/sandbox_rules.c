@@ -166,6 +166,15 @@ const struct sb_rule sb_rules[] = {
 	FEAT("getsockopt", IO, SANDBOX_F_SLIRP, "libslirp's socket errors"),
 	FEAT("getsockname", IO, SANDBOX_F_SLIRP, "libslirp"),
 	FEAT("getpeername", IO, SANDBOX_F_SLIRP, "libslirp"),
+	/*
+	 * libslirp's DNS proxy (the guest's 10.0.2.3) stats and re-reads the
+	 * host's /etc/resolv.conf, at most once a second, on the I/O thread:
+	 * with --net user that thread may open files, but only to read
+	 * (docs/security.md says what that costs; --user limits it).
+	 */
+	{ "openat", IO, SANDBOX_F_SLIRP, SB_MASK_NONE, 2, SB_OPEN_WRITE, "read-only",
+	  "libslirp's DNS proxy reads /etc/resolv.conf" },
+	FEAT("newfstatat", IO, SANDBOX_F_SLIRP, "libslirp's DNS proxy: has /etc/resolv.conf changed"),
 	FEAT_ARG("ioctl", IO, SANDBOX_F_SLIRP, 1, FIONREAD, "libslirp"),
 	FEAT_ARG("ioctl", IO, SANDBOX_F_SLIRP, 1, FIONBIO, "libslirp"),
 
