@@ -13,6 +13,7 @@
  * named, mmap/mprotect with PROT_EXEC (no new code after set-up).
  */
 #include <fcntl.h>
+#include <linux/if_tun.h>
 #include <linux/kvm.h>
 #include <sched.h>
 #include <sys/ioctl.h>
@@ -90,6 +91,7 @@ const struct sb_rule sb_rules[] = {
 	IOCTL(VMK, KVM_SET_IRQCHIP, "the 8259 state"),
 	IOCTL(VMK, KVM_GET_LAPIC, "local APIC state"),
 	IOCTL(VMK, KVM_SET_LAPIC, "local APIC state"),
+	IOCTL(MAIN | VCPU | IO, TUNSETOFFLOAD, "a tap's offloads follow the features the guest's driver takes"),
 	IOCTL(MAIN | IO, TCGETS, "the console's terminal"),
 	IOCTL(MAIN | IO, TCSETS, "the console's terminal, restored at exit"),
 
