@@ -19,7 +19,7 @@ CFLAGS  += -std=c11 -Wall -Wextra -Werror -pthread -fno-strict-aliasing
 # The decompression libraries are linked statically: a dynamic link maps and
 # relocates all five at every start (~0.4 MiB resident, measured in bench/),
 # even for a guest that needs none of them.
-LDLIBS  += -pthread -Wl,-Bstatic -lz -llzma -lzstd -llz4 -lbz2 -luring -ljansson -Wl,-Bdynamic
+LDLIBS  += -pthread -Wl,-Bstatic -lz -llzma -lzstd -llz4 -lbz2 -luring -ljansson -lseccomp -Wl,-Bdynamic
 # libslirp (--net user) is not linked: src/net/slirp_lib.c loads it with
 # dlopen when a VM asks for it (libslirp-dev for its header only).
 # libmicrohttpd (--api-socket) likewise (src/api/api_server.c): linked, it
@@ -40,7 +40,7 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:%.c=$(BUILD)/%)
 UNIT_HELPERS := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
 
-.PHONY: all deps run test test-unit test-cli test-guest test-boot test-virtio test-net test-trace test-api test-gdb test-deep test-fuzz bench clean kernel initrd
+.PHONY: all deps run test test-unit test-cli test-guest test-boot test-virtio test-net test-trace test-api test-gdb test-seccomp test-deep test-fuzz bench clean kernel initrd
 all: $(BUILD)/petrel
 
 $(BUILD)/%.o: %.c
@@ -115,6 +115,8 @@ test-api:
 	@tests/run-all.sh api
 test-gdb:
 	@tests/run-all.sh gdb
+test-seccomp:
+	@tests/run-all.sh seccomp
 test-deep:
 	@tests/run-all.sh deep
 test-fuzz:

@@ -10,6 +10,9 @@
  *
  * TRACE, a --trace spec ("exits:/dev/null"), turns tracing on for the run:
  * what a trace costs per exit (bench/trace_cost.sh).
+ * BENCH_SECCOMP=1 in the environment runs it under petrel's seccomp filters
+ * (the vCPU's, the I/O thread's, main's), as `petrel run` does by default:
+ * what the filters cost per exit (bench/run.sh exit).
  */
 #include <signal.h>
 #include <stdio.h>
@@ -19,6 +22,7 @@
 
 #include "cpl3.h"
 #include "petrel/console.h"
+#include "petrel/sandbox.h"
 #include "petrel/trace.h"
 #include "petrel/vm.h"
 
@@ -67,6 +71,8 @@ int main(int argc, char **argv)
 	struct cpl3_args args = { .rbx = BENCH_MMIO, .rdx = BENCH_PORT };
 	const uint8_t *code = bench_guest_pio, *code_end = bench_guest_pio_end;
 	struct vm vm;
+	struct sandbox sb;
+	const char *sc = getenv("BENCH_SECCOMP");
 	sigset_t kick;
 	bool mmio;
 	uint64_t got;
@@ -92,6 +98,11 @@ int main(int argc, char **argv)
 		code_end = bench_guest_mmio_end;
 	}
 
+	if (sc && !strcmp(sc, "1")) {
+		if (sandbox_init(&sb, &cfg) < 0)
+			return 2;
+		cfg.sandbox = &sb;
+	}
 	/* the signal set-up petrel's main() does before any thread exists */
 	sigemptyset(&kick);
 	sigaddset(&kick, SIGRTMIN);

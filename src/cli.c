@@ -32,7 +32,9 @@ static const char top_help[] =
 	"  2  usage error\n"
 	"  3  the guest crashed: triple fault, VM entry failure, unhandled exit\n"
 	"  4  KVM could not emulate a guest instruction (emulation failure)\n"
-	"  5  stopped by the user (console escape Ctrl-A x) or by a signal\n";
+	"  5  stopped by the user (console escape Ctrl-A x) or by a signal\n"
+	"  killed by SIGSYS (159 in a shell): a thread made a syscall its seccomp\n"
+	"     filter forbids; the message before it names the syscall and thread\n";
 
 static const char run_help[] =
 	"usage: petrel run --kernel IMAGE [options]\n"
@@ -146,6 +148,31 @@ static const char run_help[] =
 	"                          Attaching stops the guest; detach resumes it\n"
 	"      --gdb-wait          with --gdb: the guest waits, before its first\n"
 	"                          instruction, until gdb connects and continues\n"
+	"      --seccomp=on|off|log|list\n"
+	"                          on (the default): each thread (main, vCPUs, I/O,\n"
+	"                          API, GDB stub, 8259 watchdog) runs under its own\n"
+	"                          seccomp allow-list, and a syscall outside it\n"
+	"                          kills petrel with a message naming the syscall\n"
+	"                          and the thread. off gives that up: a guest that\n"
+	"                          takes over petrel through a device bug could\n"
+	"                          then make any syscall petrel's user may (open\n"
+	"                          files, exec, connect). log: the filters only\n"
+	"                          log a forbidden call (the kernel's audit log,\n"
+	"                          dmesg) and let it through: for finding what a\n"
+	"                          list lacks. list: print the lists\n"
+	"                          (docs/security.md). Test aid:\n"
+	"                          PETREL_SECCOMP_SELFTEST=KIND in the environment\n"
+	"                          makes that kind's thread (main, vcpu, io, api\n"
+	"                          on its first request, gdb, pic-watch) call a\n"
+	"                          forbidden getppid once its filter is in\n"
+	"      --user NAME|UID     started as root: once /dev/kvm, images, taps,\n"
+	"                          sockets and trace files are open, switch to this\n"
+	"                          user (and its group) and keep no capability.\n"
+	"                          Refused when not root. The GDB stub's socket is\n"
+	"                          made after the switch (a port >= 1024)\n"
+	"      --group NAME|GID    with --user: this group instead of the user's\n"
+	"                          (petrel always sets no_new_privs and, as root\n"
+	"                          without --user, drops every capability)\n"
 	"  -h, --help              this text\n"
 	"\n"
 	"console: COM1 (ttyS0) is connected to stdin/stdout; when stdin is a\n"
@@ -254,6 +281,9 @@ enum {
 	OPT_API_SOCKET,
 	OPT_GDB,
 	OPT_GDB_WAIT,
+	OPT_SECCOMP,
+	OPT_USER,
+	OPT_GROUP,
 };
 
 /* Whether the command line names a console= already. */
@@ -357,6 +387,9 @@ static int parse_run(int argc, char **argv, struct cli *out, char *err,
 		{ "api-socket", required_argument, NULL, OPT_API_SOCKET },
 		{ "gdb", required_argument, NULL, OPT_GDB },
 		{ "gdb-wait", no_argument, NULL, OPT_GDB_WAIT },
+		{ "seccomp", required_argument, NULL, OPT_SECCOMP },
+		{ "user", required_argument, NULL, OPT_USER },
+		{ "group", required_argument, NULL, OPT_GROUP },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -457,6 +490,30 @@ static int parse_run(int argc, char **argv, struct cli *out, char *err,
 				return -EINVAL;
 			break;
 		case OPT_GDB_WAIT: cfg->gdb.wait = true; break;
+		case OPT_SECCOMP:
+			if (!strcmp(optarg, "on"))
+				cfg->no_seccomp = false;
+			else if (!strcmp(optarg, "off"))
+				cfg->no_seccomp = true;
+			else if (!strcmp(optarg, "log"))
+				cfg->seccomp_log = true;
+			else if (!strcmp(optarg, "list")) {
+				out->action = CLI_HELP;
+				out->help_topic = "seccomp";
+				return 0;
+			} else {
+				snprintf(err, errlen, "--seccomp: \"%s\" is not on, off, log or list", optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_USER:
+		case OPT_GROUP:
+			if (!*optarg) {
+				snprintf(err, errlen, "--%s: empty name", c == OPT_USER ? "user" : "group");
+				return -EINVAL;
+			}
+			*(c == OPT_USER ? &cfg->run_user : &cfg->run_group) = optarg;
+			break;
 		case OPT_VCONSOLE:
 			if (cfg->vconsole.on) {
 				snprintf(err, errlen, "--vconsole: one virtio-console at most");
@@ -531,6 +588,10 @@ static int parse_run(int argc, char **argv, struct cli *out, char *err,
 	}
 	if (settle_console(cfg, user_cmdline, err, errlen) < 0)
 		return -EINVAL;
+	if (cfg->run_group && !cfg->run_user) {
+		snprintf(err, errlen, "--group needs --user (the user to switch to)");
+		return -EINVAL;
+	}
 	if (cfg->gdb.wait && !cfg->gdb.on) {
 		snprintf(err, errlen, "--gdb-wait needs --gdb (a place for gdb to connect)");
 		return -EINVAL;

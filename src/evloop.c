@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "petrel/evloop.h"
+#include "petrel/sandbox.h"
 #include "petrel/util.h"
 
 #define WAKE_ID 0 /* the cookie of the loop's own wake eventfd */
@@ -213,7 +214,16 @@ static void *evloop_thread(void *arg)
 {
 	struct evloop *l = arg;
 	struct epoll_event evs[MAX_EVENTS];
+	/* confined before its first callback runs on guest-controlled data */
+	int err = sandbox_enter(l->sandbox, SANDBOX_IO, l->name);
 
+	pthread_mutex_lock(&l->lock);
+	l->enter_err = err;
+	l->entered = true;
+	pthread_cond_broadcast(&l->idle);
+	pthread_mutex_unlock(&l->lock);
+	if (err < 0)
+		return NULL;
 	while (!atomic_load(&l->stop)) {
 		int n = epoll_wait(l->epfd, evs, MAX_EVENTS, -1);
 
@@ -247,15 +257,28 @@ int evloop_start(struct evloop *l, const char *name)
 	if (l->started)
 		return -EBUSY;
 	atomic_store(&l->stop, false);
+	/* the kernel keeps 15 characters; longer names fail with ERANGE */
+	snprintf(short_name, sizeof(short_name), "%s", name);
+	snprintf(l->name, sizeof(l->name), "%s", short_name);
+	l->entered = false;
 	err = pthread_create(&l->thread, NULL, evloop_thread, l);
 	if (err) {
 		pt_err("evloop: pthread_create(%s): %s", name, strerror(err));
 		return -err;
 	}
 	l->started = true;
-	/* the kernel keeps 15 characters; longer names fail with ERANGE */
-	snprintf(short_name, sizeof(short_name), "%s", name);
 	pthread_setname_np(l->thread, short_name);
+	/* its filter is in (or failed: no loop runs unconfined) before we go on */
+	pthread_mutex_lock(&l->lock);
+	while (!l->entered)
+		pthread_cond_wait(&l->idle, &l->lock);
+	err = l->enter_err;
+	pthread_mutex_unlock(&l->lock);
+	if (err < 0) {
+		pthread_join(l->thread, NULL);
+		l->started = false;
+		return err;
+	}
 	return 0;
 }
 

@@ -20,6 +20,7 @@
 #include "petrel/gdb_server.h"
 #include "petrel/mono_clock.h"
 #include "petrel/net_tap.h"
+#include "petrel/sandbox.h"
 #include "petrel/start_times.h"
 #include "petrel/util.h"
 #include "petrel/virtio_mmio.h"
@@ -109,6 +110,7 @@ int main(int argc, char **argv)
 	struct api_ctx api = { .listen_fd = -1 };
 	struct api_server *api_server = NULL;
 	struct gdb_server *gdb = NULL;
+	struct sandbox sandbox;
 	char err[256];
 	sigset_t kick;
 	int status, r;
@@ -125,6 +127,8 @@ int main(int argc, char **argv)
 	case CLI_HELP:
 		if (cli.help_topic && !strcmp(cli.help_topic, "cpu-features"))
 			cpuid_list_features(stdout);
+		else if (cli.help_topic && !strcmp(cli.help_topic, "seccomp"))
+			sandbox_print_rules(stdout);
 		else if (cli.help_topic && !strcmp(cli.help_topic, "ctl"))
 			fputs(api_ctl_help(), stdout);
 		else
@@ -139,6 +143,10 @@ int main(int argc, char **argv)
 		break;
 	}
 
+	/* first: --user as non-root, or a kernel without seccomp, is said at once */
+	if (sandbox_init(&sandbox, &cli.cfg) < 0)
+		return EXIT_VMM_ERROR;
+	cli.cfg.sandbox = &sandbox;
 	memset(&plan, 0, sizeof(plan));
 	if (prepare(&cli.cfg, &plan) < 0) {
 		boot_plan_free(&plan);

@@ -16,6 +16,7 @@
 #include "petrel/pic_watch.h"
 #include "petrel/start_times.h"
 #include "petrel/trace.h"
+#include "petrel/sandbox.h"
 #include "petrel/util.h"
 #include "petrel/vm.h"
 
@@ -264,6 +265,10 @@ static void *pic_watchdog_thread(void *arg)
 	struct pic_watch pw;
 
 	pthread_setname_np(pthread_self(), "pic-watch");
+	if (sandbox_enter(w->vm->cfg->sandbox, SANDBOX_WATCHDOG, "pic-watch") < 0) {
+		vm_request_stop(w->vm, EXIT_VMM_ERROR, "pic-watch: cannot install its seccomp filter");
+		return NULL;
+	}
 	pic_watch_init(&pw);
 	pthread_mutex_lock(&w->lock);
 	while (!w->quit) {
@@ -430,6 +435,13 @@ static void *vcpu_thread(void *arg)
 	if (v->id == 0 && irqchip_is_kvm(&vm->irqchip)) {
 		w = &watchdog;
 		pic_watchdog_start(w, vm);
+	}
+	/* after the watchdog exists (it installs its own), before KVM_RUN */
+	if (sandbox_enter(vm->cfg->sandbox, SANDBOX_VCPU, name) < 0) {
+		vm_request_stop(vm, EXIT_VMM_ERROR, "%s: cannot install its seccomp filter", name);
+		if (w)
+			pic_watchdog_stop(w);
+		return NULL;
 	}
 	/* the kick signal is blocked everywhere but here */
 	sigemptyset(&set);

@@ -18,6 +18,7 @@
 #include "petrel/irqchip_kvm.h"
 #include "petrel/irqchip_split.h"
 #include "petrel/kvm.h"
+#include "petrel/sandbox.h"
 #include "petrel/util.h"
 #include "petrel/vm.h"
 
@@ -168,6 +169,14 @@ int vm_create_machine(struct vm *vm, const struct vm_config *cfg)
 
 	if ((err = vm_devices_create(vm)) < 0)
 		return err;
+	/*
+	 * Everything is open now (/dev/kvm, images, taps, sockets, trace
+	 * files) and no thread exists yet: the moment to give up root and
+	 * capabilities (sandbox.h says why before the first thread).
+	 */
+	if ((err = sandbox_drop_privileges(cfg->sandbox)) < 0)
+		return err;
+	vm->io.sandbox = cfg->sandbox;
 	/* after the devices registered their fds, before any vCPU runs */
 	if ((err = evloop_start(&vm->io, "io")) < 0)
 		return err;
@@ -356,6 +365,14 @@ int vm_run(struct vm *vm)
 	if (err && err != -ECANCELED) /* -ECANCELED: already stopping */
 		vm_request_stop(vm, EXIT_VMM_ERROR, "cannot start vCPU threads: %s",
 				strerror(-err));
+	/*
+	 * main's filter, last: every thread it creates exists now (the I/O,
+	 * API and GDB threads, the vCPUs), each under its own kind's filter,
+	 * so none inherits this one. What main does from here: wait, join,
+	 * flush, print, tear down.
+	 */
+	if ((err = sandbox_enter(vm->cfg->sandbox, SANDBOX_MAIN, "petrel")) < 0)
+		vm_request_stop(vm, EXIT_VMM_ERROR, "seccomp: main's filter: %s", strerror(-err));
 
 	pthread_mutex_lock(&vm->stop.lock);
 	while (!vm->stop.stopped)

@@ -27,6 +27,13 @@
 #                               Debian's kernel (break, hbreak, watch, stepi,
 #                               threads, Ctrl-C, --gdb-wait, the guest's
 #                               exit; tests/e2e/gdb_test.sh; needs KVM)
+#   tests/run-all.sh seccomp    the seccomp filters and the privilege drop on
+#                               the real binary: a forbidden syscall from
+#                               each thread kind kills petrel with its
+#                               message (PETREL_SECCOMP_SELFTEST), every
+#                               thread filtered, --user nobody, a Linux
+#                               boot with every thread kind
+#                               (tests/e2e/seccomp_test.sh; needs KVM, root)
 #   tests/run-all.sh deep       the emulation-assist test (needs a software KVM)
 #   tests/run-all.sh fuzz       each libFuzzer target in tests/fuzz/ for
 #                               FUZZ_TEST_TIME seconds (default 8; clang, on
@@ -47,7 +54,7 @@ if [ "${1:-}" = --inner ]; then # the KVM tiers, inside the nested VM
 	shift
 fi
 tiers=("$@")
-[ ${#tiers[@]} -eq 0 ] && tiers=(unit cli fuzz guest boot virtio net trace api gdb deep)
+[ ${#tiers[@]} -eq 0 ] && tiers=(unit cli fuzz guest boot virtio net trace api gdb seccomp deep)
 jobs=$(nproc 2>/dev/null || echo 2)
 pass=0
 fail=0
@@ -198,6 +205,12 @@ tier_gdb() {
 	run_counted gdb tests/e2e/gdb_test.sh
 }
 
+tier_seccomp() {
+	echo "== seccomp tests (filters per thread kind, privilege drop)"
+	build all kernel initrd || return
+	run_counted seccomp tests/e2e/seccomp_test.sh
+}
+
 tier_deep() {
 	echo "== deep boot test (Debian kernel with --emulation-assist)"
 	if [ "$kvm" != soft ]; then
@@ -241,7 +254,7 @@ run_nested_group() { # tier...
 	[ $rc -ne 0 ] && [ "$f" -eq 0 ] && record "nested VM: $* (status $rc)" 1
 }
 run_nested() {
-	local groups=("cli-kvm guest trace" "boot" "virtio" "net api gdb") g t want
+	local groups=("cli-kvm guest trace seccomp" "boot" "virtio" "net api gdb") g t want
 	build all guest-bins kernel initrd || return
 	[ -s .cache/vmlinux ] || tools/extract-vmlinux.sh .cache/vmlinuz .cache/vmlinux ||
 		{ record "extract vmlinux" 1; return; }
@@ -275,7 +288,7 @@ timed() { # tier function: runs it and says how long it took
 for t in "${tiers[@]}"; do
 	case $t in
 	unit|cli|deep|cli-kvm|fuzz) timed "tier_$t" ;;
-	guest|boot|virtio|net|trace|api|gdb)
+	guest|boot|virtio|net|trace|api|gdb|seccomp)
 		if [ "$where" = nested ]; then
 			echo "== $t tests: queued for the nested VM"
 			nested_tiers+=("$t")

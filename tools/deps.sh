@@ -5,7 +5,8 @@ set -euo pipefail
 pkgs=(build-essential pkg-config zlib1g-dev liblzma-dev libzstd-dev liblz4-dev
       libbz2-dev libcmocka-dev liburing-dev busybox-static cpio qemu-system-x86 seabios
       ipxe-qemu gdb kmod lz4 xz-utils zstd bzip2 clang libclang-rt-14-dev e2fsprogs
-      libslirp-dev iproute2 python3 acpica-tools libmicrohttpd-dev libjansson-dev curl)
+      libslirp-dev iproute2 python3 acpica-tools libmicrohttpd-dev libjansson-dev curl
+      libseccomp-dev)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -112,6 +112,8 @@ struct gdb_config {
 
 #define CONFIG_CMDLINE_MAX 4096
 
+struct sandbox;
+
 struct vm_config {
 	const char *kernel;
 	const char *initrd;
@@ -141,6 +143,10 @@ struct vm_config {
 	unsigned trace_mask;
 	const char *trace_path;
 	struct gdb_config gdb;
+	bool no_seccomp;          /* --seccomp=off: no syscall filters */
+	bool seccomp_log;         /* --seccomp=log: forbidden calls logged, not stopped */
+	const char *run_user;     /* --user NAME|UID (root only); NULL: stay */
+	const char *run_group;    /* --group NAME|GID, with --user */
 	/* the command line with console=hvc0 added (--console virtio) */
 	char cmdline_buf[CONFIG_CMDLINE_MAX];
 	/*
@@ -151,6 +157,8 @@ struct vm_config {
 	uint64_t start_ns;
 	/* Not an option: main's record of its start's steps (NULL: none) */
 	struct start_times *times;
+	/* Not an option: main's sandbox (sandbox.h); NULL: no filters, no drop */
+	const struct sandbox *sandbox;
 };
 
 enum cli_action {

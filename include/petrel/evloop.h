@@ -31,6 +31,8 @@ typedef void (*evloop_cb)(void *opaque, uint32_t events);
 
 struct evloop_handler; /* private to evloop.c */
 
+struct sandbox;
+
 struct evloop {
 	int epfd;
 	int wake_fd; /* eventfd: tells the thread to look at stop / deletions */
@@ -42,6 +44,11 @@ struct evloop {
 	pthread_t thread;
 	bool started;
 	atomic_bool stop;
+	/* the I/O thread's seccomp filter (sandbox.h); NULL: none. Set before start */
+	const struct sandbox *sandbox;
+	int enter_err;  /* its result, reported to evloop_start */
+	bool entered;
+	char name[16];
 };
 
 /* 0 or -errno. */

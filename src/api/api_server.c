@@ -23,6 +23,8 @@
 #include <microhttpd.h>
 
 #include "petrel/api.h"
+#include "petrel/sandbox.h"
+#include "petrel/vm.h"
 #include "petrel/util.h"
 
 int api_socket_open(const char *path)
@@ -109,6 +111,7 @@ struct api_server {
 	struct MHD_Daemon *daemon;
 	struct api_ctx *ctx;
 	atomic_int connections;
+	int launch_err; /* the launcher thread's sandbox_enter */
 	pthread_mutex_t lock; /* one request at a time, whatever MHD does */
 };
 
@@ -213,6 +216,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	(void)version;
 	if (!u) { /* the headers are in: the body (if any) comes next */
 		pthread_setname_np(pthread_self(), "api");
+		sandbox_adopt(SANDBOX_API, "api");
+		/* the test aid runs here, on libmicrohttpd's own thread */
+		sandbox_selftest(s->ctx->vm->cfg->sandbox, SANDBOX_API);
 		if (!(u = calloc(1, sizeof(*u))))
 			return MHD_NO;
 		*con_cls = u;
@@ -256,6 +262,43 @@ static void notify(void *cls, struct MHD_Connection *conn, void **socket_context
 	atomic_fetch_add(&s->connections, toe == MHD_CONNECTION_NOTIFY_STARTED ? 1 : -1);
 }
 
+/*
+ * libmicrohttpd makes its thread inside MHD_start_daemon, with no hook of
+ * ours on that thread. So a short-lived thread installs the API filter and
+ * calls MHD_start_daemon: the thread it makes inherits that filter (and
+ * only it: the launcher's creator, main, has none yet). The library was
+ * loaded (dlopen) before, while main could still open files.
+ */
+static void *launcher(void *arg)
+{
+	struct api_server *s = arg;
+	const struct api_ctx *ctx = s->ctx;
+
+	pthread_setname_np(pthread_self(), "api");
+	if ((s->launch_err = sandbox_enter(ctx->vm->cfg->sandbox, SANDBOX_API, "api")) < 0)
+		return NULL;
+	s->daemon = s->mhd.start(MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+				 handle, s, MHD_OPTION_LISTEN_SOCKET, ctx->listen_fd,
+				 MHD_OPTION_NOTIFY_COMPLETED, completed, s,
+				 MHD_OPTION_NOTIFY_CONNECTION, notify, s,
+				 MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+				 MHD_OPTION_CONNECTION_LIMIT, 16u, MHD_OPTION_END);
+	return NULL;
+}
+
+static int launch(struct api_server *s)
+{
+	pthread_t t;
+	int err = pthread_create(&t, NULL, launcher, s);
+
+	if (err) {
+		pt_err("--api-socket: cannot start the API thread: %s", strerror(err));
+		return -err;
+	}
+	pthread_join(t, NULL);
+	return s->launch_err;
+}
+
 int api_server_start(struct api_server **out, struct api_ctx *ctx)
 {
 	struct api_server *s = calloc(1, sizeof(*s));
@@ -270,12 +313,16 @@ int api_server_start(struct api_server **out, struct api_ctx *ctx)
 		free(s);
 		return err;
 	}
-	s->daemon = s->mhd.start(MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-				 handle, s, MHD_OPTION_LISTEN_SOCKET, ctx->listen_fd,
-				 MHD_OPTION_NOTIFY_COMPLETED, completed, s,
-				 MHD_OPTION_NOTIFY_CONNECTION, notify, s,
-				 MHD_OPTION_CONNECTION_TIMEOUT, 30u,
-				 MHD_OPTION_CONNECTION_LIMIT, 16u, MHD_OPTION_END);
+	/*
+	 * What the API thread would otherwise open on its first request:
+	 * jansson's hash seed (/dev/urandom). (The time zone: sandbox_init.)
+	 */
+	json_object_seed(0);
+	if ((err = launch(s)) < 0) {
+		dlclose(s->mhd.handle);
+		free(s);
+		return err;
+	}
 	if (!s->daemon) {
 		pt_err("--api-socket %s: libmicrohttpd did not start", ctx->socket_path);
 		dlclose(s->mhd.handle);

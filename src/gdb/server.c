@@ -18,8 +18,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "petrel/exitcode.h"
 #include "petrel/gdb_server.h"
 #include "petrel/kvm.h"
+#include "petrel/sandbox.h"
 #include "petrel/util.h"
 #include "petrel/vm.h"
 
@@ -287,6 +289,11 @@ static void *server_thread(void *arg)
 	struct gdb_server *g = arg;
 
 	pthread_setname_np(pthread_self(), "gdb");
+	/* before the first byte from the socket */
+	if (sandbox_enter(g->vm->cfg->sandbox, SANDBOX_GDB, "gdb") < 0) {
+		vm_request_stop(g->vm, EXIT_VMM_ERROR, "gdb: cannot install its seccomp filter");
+		return NULL;
+	}
 	for (;;) {
 		struct pollfd p[3] = {
 			{ .fd = g->wake_fd, .events = POLLIN },
