@@ -82,6 +82,18 @@ static int plan_elf(struct boot_plan *p, const char *path, const uint8_t *img,
 		       "petrel can boot", path);
 		return -ENOEXEC;
 	}
+	/*
+	 * The vCPU starts at e_entry (a physical address, as in Linux's
+	 * vmlinux): outside what the file loads it would run whatever the
+	 * RAM there holds, so a corrupt header is said here, not as a guest
+	 * fault later.
+	 */
+	if (info->entry < info->load_lo || info->entry >= info->load_hi) {
+		pt_err("%s: its entry point %#" PRIx64 " is outside the segments it "
+		       "loads (%#" PRIx64 "-%#" PRIx64 "): a corrupt kernel", path,
+		       info->entry, info->load_lo, info->load_hi);
+		return -ENOEXEC;
+	}
 	return 0;
 }
 

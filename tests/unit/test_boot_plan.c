@@ -291,6 +291,17 @@ static void vmlinux_overlap_refused(void **state)
 	assert_int_equal(build(&p, path, 16 * MiB, false), -ENOSPC);
 	boot_plan_free(&p);
 	unlink(path);
+	/* an entry point outside the loaded segment: a corrupt kernel */
+	static const uint64_t bad_entry[] = { 0, 0x1000000 - 1, 0x1000000 + 0x2000,
+					      UINT64_MAX };
+	for (size_t i = 0; i < ARRAY_SIZE(bad_entry); i++) {
+		make_vmlinux(buf, sizeof(buf), 0x1000000, 0x2000);
+		memcpy(buf + offsetof(Elf64_Ehdr, e_entry), &bad_entry[i], 8);
+		write_tmp(path, buf, sizeof(buf));
+		assert_int_equal(build(&p, path, 64 * MiB, false), -ENOEXEC);
+		boot_plan_free(&p);
+		unlink(path);
+	}
 }
 
 static void multiboot_from_file(void **state)
