@@ -292,6 +292,10 @@ static int add_rule(scmp_filter_ctx ctx, const struct sb_rule *r, int nr, pid_t 
 {
 	const unsigned a = r->arg;
 
+	/*
+	 * SCMP_CMP_EQ ignores datum_b, but it is given: clang (the fuzz
+	 * build) warns about the missing field of the compound literal.
+	 */
 	switch (r->op) {
 	case SB_ANY:
 		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
@@ -299,7 +303,7 @@ static int add_rule(scmp_filter_ctx ctx, const struct sb_rule *r, int nr, pid_t 
 		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
 					SCMP_CMP64(a, SCMP_CMP_MASKED_EQ, 0xffffffffULL, r->val));
 	case SB_EQ:
-		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_CMP64(a, SCMP_CMP_EQ, r->val));
+		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_CMP64(a, SCMP_CMP_EQ, r->val, 0));
 	case SB_MASK_NONE:
 		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
 					SCMP_CMP64(a, SCMP_CMP_MASKED_EQ, r->val, 0));
@@ -308,7 +312,7 @@ static int add_rule(scmp_filter_ctx ctx, const struct sb_rule *r, int nr, pid_t 
 					SCMP_CMP64(a, SCMP_CMP_MASKED_EQ, r->val, r->val));
 	case SB_SELF_PID:
 		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
-					SCMP_CMP64(a, SCMP_CMP_EQ, (uint64_t)pid));
+					SCMP_CMP64(a, SCMP_CMP_EQ, (uint64_t)pid, 0));
 	case SB_ENOSYS:
 		return seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), nr, 0);
 	}
