@@ -4,7 +4,8 @@
 #   tests/run-all.sh            every tier
 #   tests/run-all.sh unit       unit tests (normal build and ASan+UBSan build)
 #   tests/run-all.sh cli        petrel as a user runs it: errors, signals, console
-#   tests/run-all.sh guest      tiny C guests under petrel (needs KVM)
+#   tests/run-all.sh guest      tiny C guests under petrel, the hostile ones
+#                               again under ASan + UBSan (needs KVM)
 #   tests/run-all.sh boot       Debian's kernel booted by petrel to /init (needs KVM)
 #   tests/run-all.sh virtio     that kernel's virtio drivers against petrel's
 #                               disks and rng: data written, synced, read back
@@ -167,6 +168,11 @@ tier_fuzz() {
 tier_guest() {
 	echo "== guest tests (tiny C guests under petrel)"
 	run_counted guest tests/guest/run.sh
+	# the guests that attack petrel, again with its host half under
+	# ASan + UBSan (LeakSanitizer included): a memory error they provoke
+	# need not crash the plain build
+	echo "   the hostile guests under ASan + UBSan:"
+	run_counted guest env SAN=1 tests/guest/run.sh hostile_regs hostile_virtio hostile_smp
 }
 
 tier_boot() {
@@ -256,6 +262,8 @@ run_nested_group() { # tier...
 run_nested() {
 	local groups=("cli-kvm guest trace seccomp" "boot" "virtio" "net api gdb") g t want
 	build all guest-bins kernel initrd || return
+	# the guest tier's ASan run too: built here, not by TCG in the L1
+	build SAN=1 guest-bins || return
 	[ -s .cache/vmlinux ] || tools/extract-vmlinux.sh .cache/vmlinuz .cache/vmlinux ||
 		{ record "extract vmlinux" 1; return; }
 	: >"$log_dir/nested.log"

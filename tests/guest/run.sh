@@ -56,6 +56,10 @@ for run in "${runs[@]}"; do
 		name="$name[$mode]"
 		log=$logs/guest/${run%:*}.$mode.log
 	fi
+	if [ "$SAN" = 1 ]; then
+		name="$name[san]"
+		log=${log%.log}.san.log
+	fi
 	start=$(date +%s%N)
 	# stdin from /dev/null: petrel's console must never see the terminal
 	KIT_IRQCHIP=$mode PETREL=$build/petrel ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} \
