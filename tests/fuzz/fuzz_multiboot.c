@@ -97,19 +97,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!loader_input_parse(data, size, &in))
 		return 0;
-	memset(cmdline, 'a', in.cmdline_len);
-	cmdline[in.cmdline_len] = '\0';
-	cfg = (struct boot_config){
-		.kernel = "vmlinuz",
-		.initrd = in.initrd ? "initrd.img" : NULL,
-		.cmdline = cmdline,
-		.mem_size = in.mem_size,
-		.ncpus = in.ncpus,
-		.no_acpi = in.no_acpi,
-		.guest_decompress = in.guest_decompress,
-		.nr_virtio_mmio = in.nr_virtio_mmio,
-	};
-	err = loader_plan_build(&p, &cfg, &in, data[5] % 8);
+	err = loader_plan_input(&p, &cfg, &in, cmdline, data[5] % 8);
 	CHECK(err <= 0 && err > -4096);
 	if (err == 0) {
 		CHECK(boot_plan_check(&p, cfg.kernel) == 0);

@@ -116,4 +116,28 @@ static int loader_plan_build(struct boot_plan *p, const struct boot_config *cfg,
 	return boot_plan_check(p, cfg->kernel);
 }
 
+/*
+ * The machine an input chose (loader_input.h) as the command line would
+ * give it, with a command line of cmdline_len bytes in cmdline (which
+ * must hold one more), planned as boot_plan_build would.
+ */
+static int loader_plan_input(struct boot_plan *p, struct boot_config *cfg,
+			     const struct loader_input *in, char *cmdline,
+			     unsigned ncpus_idx)
+{
+	memset(cmdline, 'a', in->cmdline_len);
+	cmdline[in->cmdline_len] = '\0';
+	*cfg = (struct boot_config){
+		.kernel = "vmlinuz",
+		.initrd = in->initrd ? "initrd.img" : NULL,
+		.cmdline = cmdline,
+		.mem_size = in->mem_size,
+		.ncpus = in->ncpus,
+		.no_acpi = in->no_acpi,
+		.guest_decompress = in->guest_decompress,
+		.nr_virtio_mmio = in->nr_virtio_mmio,
+	};
+	return loader_plan_build(p, cfg, in, ncpus_idx);
+}
+
 #endif
