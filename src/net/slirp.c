@@ -321,14 +321,6 @@ static void wake_ready(void *opaque, uint32_t events)
 
 /* --- the backend --- */
 
-/*
- * libslirp 4.7 crashes (SIGBUS in its IPv4 reassembly) on a last fragment
- * (MF clear, offset > 0) that starts a reassembly queue: one frame from a
- * guest would end the VM (found by tests/fuzz/fuzz_slirp.c). So a last
- * fragment goes to slirp only when an earlier fragment of its datagram
- * (one slirp took: a header it accepts), recently enough that slirp still
- * holds the queue; anything else passes untouched. Lock held.
- */
 /* What slirp's ip_input checks before a fragment reaches reassembly. */
 static bool ip_header_ok(const uint8_t *ip, size_t len)
 {
@@ -344,6 +336,14 @@ static bool ip_header_ok(const uint8_t *ip, size_t len)
 	return sum == 0xffff;
 }
 
+/*
+ * libslirp 4.7 crashes (SIGBUS in its IPv4 reassembly) on a last fragment
+ * (MF clear, offset > 0) that starts a reassembly queue: one frame from a
+ * guest would end the VM (found by tests/fuzz/fuzz_slirp.c). So a last
+ * fragment goes to slirp only when an earlier fragment of its datagram
+ * (one with a header slirp accepts) went there recently enough that slirp
+ * still holds the queue; anything else passes untouched. Lock held.
+ */
 static bool last_fragment_ok(struct net_slirp *sl, const uint8_t *f, size_t len)
 {
 	int64_t now = clock_ns(NULL);
