@@ -49,12 +49,28 @@ static void uart_burst(unsigned cpu)
 	}
 }
 
-static uint64_t blk_base(void)
+/*
+ * The blk's slot, BAR and command register, looked up by vCPU 0 before it
+ * starts the others: 0xcf8/0xcfc is one shared address register, so two
+ * vCPUs reading config space at once read each other's registers (a guest
+ * serializes them, as Linux's pci_config_lock does). vCPU 1 once took the
+ * command register for its BAR, put its rings "at" guest RAM and waited
+ * for a device that was never there.
+ */
+static struct {
+	unsigned slot;
+	uint64_t base;
+	uint32_t cmd;
+} blk;
+
+static void blk_lookup(void)
 {
 	int s = gv_pci_find(VIRTIO_ID_BLOCK, 0);
 
 	GUEST_ASSERT(s >= 0);
-	return gv_pci_bar0((unsigned)s);
+	blk.slot = (unsigned)s;
+	blk.base = gv_pci_bar0(blk.slot);
+	blk.cmd = gv_pci_read32(blk.slot, 4) & 0xffff;
 }
 
 static void setup(struct gv_dev *d, uint64_t region)
@@ -84,27 +100,27 @@ static void wait_used_kicking(struct gv_dev *d, uint32_t *id, uint32_t *len)
 /* vCPU 0: garbage notifications, UART bytes and BAR moves, forever. */
 static void flood_notify(void)
 {
-	int slot = gv_pci_find(VIRTIO_ID_BLOCK, 0);
-	uint64_t blk = blk_base();
-	uint32_t cmd = gv_pci_read32((unsigned)slot, 4) & 0xffff;
+	const unsigned slot = blk.slot;
+	const uint64_t at = blk.base;
+	const uint32_t cmd = blk.cmd;
 
 	for (uint64_t n = 0;; n++) {
 		uint16_t q = (uint16_t)(1 + n % 0x3ff);
 
 		/* the BAR games start once vCPU 1 has set its queue up */
 		if (rounds[1] && n % 16 == 1) {
-			gv_pci_set_bar0((unsigned)slot, BAR_AWAY);
+			gv_pci_set_bar0(slot, BAR_AWAY);
 			mmio_write16(BAR_AWAY + 0x3000, 0);
-			gv_pci_set_bar0((unsigned)slot, blk);
+			gv_pci_set_bar0(slot, at);
 		} else if (rounds[1] && n % 16 == 9) {
-			gv_pci_write32((unsigned)slot, 4, cmd & ~2u); /* memory decode off */
-			mmio_write16(blk + 0x3000, 0);                /* nobody there */
-			gv_pci_write32((unsigned)slot, 4, cmd);
+			gv_pci_write32(slot, 4, cmd & ~2u); /* memory decode off */
+			mmio_write16(at + 0x3000, 0);       /* nobody there */
+			gv_pci_write32(slot, 4, cmd);
 		}
 
-		mmio_write16(blk + 0x3000 + 4 * (q % 0x400), q);       /* no such queue */
-		mmio_write8(blk + 0x3000, (uint8_t)n);                 /* queue 0, odd width */
-		mmio_write32(blk + 0x3000, (uint32_t)n);
+		mmio_write16(at + 0x3000 + 4 * (q % 0x400), q);        /* no such queue */
+		mmio_write8(at + 0x3000, (uint8_t)n);                  /* queue 0, odd width */
+		mmio_write32(at + 0x3000, (uint32_t)n);
 		mmio_write32(VIRTIO_MMIO_WINDOW + 0x50, q);            /* no such queue */
 		mmio_write32(VIRTIO_MMIO_WINDOW + 0x50, 0xffffffffu - (uint32_t)n);
 		mmio_write16(VIRTIO_MMIO_WINDOW + 0x50, 0);            /* wrong width */
@@ -116,7 +132,7 @@ static void flood_notify(void)
 /* vCPU 1: GET_ID requests on the blk, each kicked several times. */
 static void flood_blk(void)
 {
-	struct gv_dev d = { .pci = true, .base = blk_base() };
+	struct gv_dev d = { .pci = true, .base = blk.base };
 	uint64_t hdr = REGION_BLK + 0x3000, buf = REGION_BLK + 0x3100, st = REGION_BLK + 0x3200;
 	uint32_t id, len;
 
@@ -195,6 +211,7 @@ void guest_main(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3)
 {
 	(void)a0, (void)a1, (void)a2, (void)a3;
 	memset((void *)COUNTERS, 0, 64);
+	blk_lookup(); /* before the others run: see blk */
 	lapic_write(LAPIC_SVR, 0x1ff);
 	lapic_write(LAPIC_ICR_HI, 0);
 	lapic_write(LAPIC_ICR_LO, ICR_ALL_BUT_SELF | ICR_ASSERT | ICR_INIT);
@@ -258,6 +275,7 @@ int main(void)
 			      .capture_console = true, .mem_size = RAM_SIZE,
 			      .timeout_ms = 60000 /* four vCPUs on one CPU in the nested VM */ };
 	struct kit_usage before, after;
+	uint64_t guest_rounds[3];
 	int fd, r;
 
 	fd = mkstemp(s.disk);
@@ -274,6 +292,11 @@ int main(void)
 		return r == KIT_SKIP ? KIT_SKIP : 1;
 	}
 	KIT_CHECK_EQ(&k, kit_run(&k), EXIT_GUEST_CRASH);
+	/* where each vCPU got to, from guest RAM: says which one stalled if it fails */
+	if (gpa_read(&k.vm.mem, COUNTERS, guest_rounds, sizeof(guest_rounds)) == 0)
+		fprintf(stderr, "rounds at the end (guest RAM): %llu %llu %llu\n",
+			(unsigned long long)guest_rounds[0], (unsigned long long)guest_rounds[1],
+			(unsigned long long)guest_rounds[2]);
 	KIT_CHECK_EQ(&k, s.seen, (1u << 1) | (1u << 2));
 	for (unsigned i = 0; i < 3; i++)
 		KIT_CHECK(&k, s.rounds[i] >= FLOOD_ROUNDS);

@@ -41,7 +41,11 @@ struct gv_dev {
 	uint16_t avail_idx, used_seen;
 };
 
-/* --- PCI config space through 0xcf8/0xcfc --- */
+/*
+ * --- PCI config space through 0xcf8/0xcfc ---
+ * One address register for the whole machine: with several vCPUs, only one
+ * may use these at a time (the guest's job, as for Linux's pci_config_lock).
+ */
 static inline uint32_t gv_pci_read32(unsigned slot, unsigned reg)
 {
 	outl(0xcf8, 0x80000000u | slot << 11 | (reg & 0xfc));

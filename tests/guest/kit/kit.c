@@ -708,6 +708,36 @@ static void *watchdog(void *arg)
 	return NULL;
 }
 
+/*
+ * After the watchdog stopped the VM: where each vCPU was, so a hang names
+ * the vCPU that stalled (the vCPU threads are joined: their fds are free).
+ */
+static void report_stall(struct kit_vm *k)
+{
+	static const char *const mp_names[] = { "runnable", "uninitialized",
+						"init-received", "halted", "sipi-received" };
+
+	for (unsigned i = 0; i < k->vm.nr_vcpus; i++) {
+		struct vcpu *v = &k->vm.vcpus[i];
+		struct kvm_regs r;
+		struct kvm_mp_state mp;
+		const char *state = "?";
+
+		if (kvm_ioctl(v->fd, KVM_GET_REGS, &r) < 0)
+			memset(&r, 0xff, sizeof(r));
+		if (kvm_ioctl(v->fd, KVM_GET_MP_STATE, &mp) == 0 &&
+		    mp.mp_state < sizeof(mp_names) / sizeof(mp_names[0]))
+			state = mp_names[mp.mp_state];
+		fprintf(stderr,
+			"kit: at the timeout vcpu%u was %s at RIP=%#llx RSP=%#llx "
+			"(entered %s, sipi cs %#x, %llu ucalls, %llu traps)\n",
+			i, state, (unsigned long long)r.rip, (unsigned long long)r.rsp,
+			k->cpu[i].entered ? "yes" : "no", k->cpu[i].sipi_cs,
+			(unsigned long long)k->cpu[i].ucalls,
+			(unsigned long long)k->cpu[i].traps);
+	}
+}
+
 int kit_run(struct kit_vm *k)
 {
 	struct kit_capture err = { -1, -1, -1 };
@@ -728,6 +758,8 @@ int kit_run(struct kit_vm *k)
 	if (wd_started)
 		pthread_join(wd, NULL);
 
+	if (status == KIT_STATUS_TIMEOUT)
+		report_stall(k);
 	if (k->opts.capture_console) {
 		free(k->console_out);
 		capture_read(&k->console_cap, &k->console_out, &k->console_len);
