@@ -13,6 +13,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -540,6 +541,73 @@ static void test_lz4_legacy_edges(void **state)
 	free(data.p);
 }
 
+/* Runs the decoder with this thread on one CPU: the sequential LZ4 walk. */
+static int run_one_cpu(const struct buf *c, size_t max_out, struct buf *out,
+		       const char **why)
+{
+	cpu_set_t all, one;
+	int r;
+
+	assert_int_equal(sched_getaffinity(0, sizeof(all), &all), 0);
+	CPU_ZERO(&one);
+	for (int i = 0; i < CPU_SETSIZE; i++)
+		if (CPU_ISSET(i, &all)) {
+			CPU_SET(i, &one);
+			break;
+		}
+	assert_int_equal(sched_setaffinity(0, sizeof(one), &one), 0);
+	r = run(c, max_out, out, why);
+	assert_int_equal(sched_setaffinity(0, sizeof(all), &all), 0);
+	return r;
+}
+
+/*
+ * Several 8 MiB blocks decode on several threads (when this machine has the
+ * CPUs): the same bytes and the same errors as one block after another.
+ */
+static void test_lz4_parallel(void **state)
+{
+	struct buf data = make_data(3 * LZ4_BLOCK + 300000, 11), out, seq;
+	struct buf c = comp_lz4(&data);
+	const char *why = NULL;
+	(void)state;
+
+	append_le32(&c, (uint32_t)data.len);
+	assert_int_equal(run(&c, DECOMPRESS_MAX_OUT, &out, NULL), 0);
+	expect_equal(&out, &data);
+	free(out.p);
+	assert_int_equal(run_one_cpu(&c, DECOMPRESS_MAX_OUT, &seq, NULL), 0);
+	expect_equal(&seq, &data);
+	free(seq.p);
+
+	/* the limit inside the last block, and before it */
+	assert_int_equal(run(&c, data.len - 1, &out, &why), -EFBIG);
+	assert_string_equal(why, "lz4: output larger than the limit");
+	assert_int_equal(run(&c, LZ4_BLOCK + 1, &out, &why), -EFBIG);
+	assert_string_equal(why, "lz4: output larger than the limit");
+	assert_int_equal(run(&c, data.len, &out, NULL), 0);
+	free(out.p);
+
+	/* a trailer that is a plausible size but not the output's: a lost block */
+	c.len -= 4;
+	append_le32(&c, 100);
+	assert_int_equal(run(&c, DECOMPRESS_MAX_OUT, &out, &why), -ENODATA);
+	assert_string_equal(why, "lz4: truncated block");
+	c.len -= 4;
+
+	/* the second block corrupt: the others decode, the error is the same */
+	size_t second = 8 + le32_get(c.p + 4) + 4;
+	const uint8_t garbage[] = { 0x0f, 0x01, 0x00, 0xff, 0xff, 0xff, 0xff };
+	memcpy(c.p + second, garbage, sizeof(garbage));
+	assert_int_equal(run(&c, DECOMPRESS_MAX_OUT, &out, &why), -EBADMSG);
+	assert_string_equal(why, "lz4: corrupt data");
+	assert_int_equal(run_one_cpu(&c, DECOMPRESS_MAX_OUT, &out, &why), -EBADMSG);
+	assert_string_equal(why, "lz4: corrupt data");
+
+	free(c.p);
+	free(data.p);
+}
+
 /* ---- the real kernel (kernel_fixture.c) ---- */
 
 static double now(void)
@@ -630,6 +698,7 @@ int main(void)
 		cmocka_unit_test(test_corrupt),
 		cmocka_unit_test(test_unsupported_and_args),
 		cmocka_unit_test(test_lz4_legacy_edges),
+		cmocka_unit_test(test_lz4_parallel),
 		cmocka_unit_test(test_real_kernel_lz4),
 		cmocka_unit_test(test_real_kernel_corrupt),
 	};
