@@ -44,10 +44,6 @@ static inline struct devf_rec devf_get(const uint8_t *data, size_t i)
 	};
 }
 
-#define DEVF_CHECK(c)                     \
-	do {                              \
-		if (!(c))                 \
-			__builtin_trap(); \
-	} while (0)
+#include "fuzz_check.h"
 
 #endif

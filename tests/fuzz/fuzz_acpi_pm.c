@@ -42,7 +42,6 @@
 #include "petrel/debug_exit.h"
 #include "petrel/pm_timer.h"
 
-#define CHECK DEVF_CHECK
 #define START_NS 1000000000ULL
 #define DBG_PORT 0xf4
 

@@ -19,11 +19,7 @@
 #include "petrel/api.h"
 #include "petrel/vm.h"
 
-#define CHECK(c)                          \
-	do {                              \
-		if (!(c))                 \
-			__builtin_trap(); \
-	} while (0)
+#include "fuzz_check.h"
 
 static struct vm_config cfg;
 static struct vm vm;

@@ -13,11 +13,7 @@
 #include "petrel/gdb_packet.h"
 #include "petrel/gdb_stub.h"
 
-#define CHECK(c)                          \
-	do {                              \
-		if (!(c))                 \
-			__builtin_trap(); \
-	} while (0)
+#include "fuzz_check.h"
 
 #define PAGE 0x1000
 

@@ -30,7 +30,6 @@
 #include "devf_input.h"
 #include "petrel/i8042.h"
 
-#define CHECK DEVF_CHECK
 
 struct fz {
 	struct i8042 k;

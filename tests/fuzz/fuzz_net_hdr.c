@@ -26,11 +26,7 @@
 
 #include "petrel/net_hdr.h"
 
-#define CHECK(c)                          \
-	do {                              \
-		if (!(c))                 \
-			__builtin_trap(); \
-	} while (0)
+#include "fuzz_check.h"
 
 struct dir {
 	unsigned csum, tso4, tso6, ufo, ecn;

@@ -49,7 +49,6 @@
 #include "petrel/virtio.h"
 #include "petrel/virtio_pci.h"
 
-#define CHECK DEVF_CHECK
 #define BAR_AT 0xc0000000ULL
 #define NFN 2
 

@@ -21,11 +21,7 @@
 #include "petrel/pit8254.h"
 #include "pit_input.h"
 
-#define CHECK(c)                          \
-	do {                              \
-		if (!(c))                 \
-			__builtin_trap(); \
-	} while (0)
+#include "fuzz_check.h"
 
 struct fz {
 	struct pit8254 p;

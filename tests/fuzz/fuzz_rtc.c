@@ -33,7 +33,6 @@
 #include "devf_input.h"
 #include "petrel/rtc.h"
 
-#define CHECK DEVF_CHECK
 
 struct fz {
 	struct rtc r;

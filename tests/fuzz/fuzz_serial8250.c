@@ -37,7 +37,6 @@
 #include "devf_input.h"
 #include "petrel/serial8250.h"
 
-#define CHECK DEVF_CHECK
 #define QCAP 64
 
 /* A byte queue the size of anything the UART can hold. */

@@ -50,11 +50,7 @@
 #include "petrel/net_slirp.h"
 #include "petrel/util.h"
 
-#define CHECK(c)                          \
-	do {                              \
-		if (!(c))                 \
-			__builtin_trap(); \
-	} while (0)
+#include "fuzz_check.h"
 
 struct fz {
 	struct evloop loop;

@@ -25,11 +25,7 @@
 #include "petrel/util.h"
 #include "petrel/virtio_blk.h"
 
-#define CHECK(c)                          \
-	do {                              \
-		if (!(c))                 \
-			__builtin_trap(); \
-	} while (0)
+#include "fuzz_check.h"
 
 /* One device for the whole run: each input starts with a driver reset. */
 struct fz {

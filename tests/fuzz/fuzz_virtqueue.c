@@ -17,11 +17,7 @@
 #include "petrel/virtqueue.h"
 #include "virtqueue_input.h"
 
-#define CHECK(c)                          \
-	do {                              \
-		if (!(c))                 \
-			__builtin_trap(); \
-	} while (0)
+#include "fuzz_check.h"
 
 struct held {
 	struct virtq_elem e;

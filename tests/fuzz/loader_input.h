@@ -34,11 +34,7 @@
 
 #include "petrel/util.h"
 
-#define CHECK(c)                          \
-	do {                              \
-		if (!(c))                 \
-			__builtin_trap(); \
-	} while (0)
+#include "fuzz_check.h"
 
 #define LOADER_PREFIX 8
 #define LOADER_CMDLINE_MAX (64 * 1024 + 1) /* BOOT_CMDLINE_MAX + 1 */

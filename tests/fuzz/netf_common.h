@@ -17,11 +17,7 @@
 #include "petrel/util.h"
 #include "petrel/virtio_net.h"
 
-#define CHECK(c)                          \
-	do {                              \
-		if (!(c))                 \
-			__builtin_trap(); \
-	} while (0)
+#include "fuzz_check.h"
 
 #define NF(b) (1ULL << (b))
 #define NETF_OFFLOADS                                                           \

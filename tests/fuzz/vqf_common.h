@@ -14,11 +14,7 @@
 #include "petrel/virtio.h"
 #include "vqf_input.h"
 
-#define CHECK(c)                          \
-	do {                              \
-		if (!(c))                 \
-			__builtin_trap(); \
-	} while (0)
+#include "fuzz_check.h"
 
 /* Resets d, negotiates, programs every queue; true when it runs. */
 static bool vqf_start(struct virtio_dev *d, uint8_t size_log2, uint8_t f)
