@@ -360,16 +360,12 @@ int main(void)
 	struct kit_opts o = { KIT_EMBEDDED_GUEST, .on_ucall = on_ucall, .opaque = &s,
 			      .configure = configure, .capture_stderr = true,
 			      .debug_exit_port = DEBUG_EXIT_PORT };
-	struct kit_usage before, after;
-	int fd, r, status;
+	struct kit_usage before;
+	int r, status;
 	unsigned n;
 
-	fd = mkstemp(s.disk);
-	if (fd < 0 || ftruncate(fd, 1 << 20) < 0) {
-		perror("disk image");
+	if (kit_scratch_disk(s.disk, 1 << 20) < 0)
 		return 1;
-	}
-	close(fd);
 	kit_usage_now(&before);
 	r = kit_vm_create(&k, &o);
 	unlink(s.disk);
@@ -391,10 +387,6 @@ int main(void)
 	if (!strstr(k.vm.stop.reason, "reset (i8042)"))
 		kit_fail(&k, "the VM stopped with \"%s\", not the i8042 reset", k.vm.stop.reason);
 	check_hit(&k, &s, false);
-	r = kit_finish(&k);
-	kit_usage_now(&after);
-	if (!kit_check_usage(&before, &after, 64 * 1024))
-		r = 1;
-	return r;
+	return kit_finish_usage(&k, &before, 64 * 1024);
 }
 #endif

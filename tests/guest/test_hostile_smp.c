@@ -274,16 +274,12 @@ int main(void)
 			      .opaque = &s, .configure = configure, .capture_stderr = true,
 			      .capture_console = true, .mem_size = RAM_SIZE,
 			      .timeout_ms = 60000 /* four vCPUs on one CPU in the nested VM */ };
-	struct kit_usage before, after;
+	struct kit_usage before;
 	uint64_t guest_rounds[3];
-	int fd, r;
+	int r;
 
-	fd = mkstemp(s.disk);
-	if (fd < 0 || ftruncate(fd, 1 << 20) < 0) {
-		perror("disk image");
+	if (kit_scratch_disk(s.disk, 1 << 20) < 0)
 		return 1;
-	}
-	close(fd);
 	kit_usage_now(&before);
 	r = kit_vm_create(&k, &o);
 	unlink(s.disk);
@@ -309,10 +305,6 @@ int main(void)
 	fprintf(stderr, "rounds before the triple fault: %llu %llu %llu, console %zu bytes\n",
 		(unsigned long long)s.rounds[0], (unsigned long long)s.rounds[1],
 		(unsigned long long)s.rounds[2], k.console_len);
-	r = kit_finish(&k);
-	kit_usage_now(&after);
-	if (!kit_check_usage(&before, &after, 64 * 1024))
-		r = 1;
-	return r;
+	return kit_finish_usage(&k, &before, 64 * 1024);
 }
 #endif

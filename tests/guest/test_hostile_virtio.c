@@ -343,18 +343,6 @@ static void check_stat(struct kit_vm *k, const char *dev, uint64_t n)
 		kit_fail(k, "no stats line for %s with \"%s\"", dev, want);
 }
 
-static int make_disk(char *path)
-{
-	int fd = mkstemp(path);
-
-	if (fd < 0 || ftruncate(fd, 1 << 20) < 0) {
-		perror("disk image");
-		return -1;
-	}
-	close(fd);
-	return 0;
-}
-
 int main(void)
 {
 	struct kit_vm k;
@@ -362,11 +350,15 @@ int main(void)
 	struct kit_opts o = { KIT_EMBEDDED_GUEST, .on_ucall = on_ucall, .opaque = &s,
 			      .configure = configure, .capture_stderr = true,
 			      .mem_size = RAM_SIZE };
-	struct kit_usage before, after;
+	struct kit_usage before;
 	int r;
 
-	if (make_disk(s.disk[0]) < 0 || make_disk(s.disk[1]) < 0)
+	if (kit_scratch_disk(s.disk[0], 1 << 20) < 0)
 		return 1;
+	if (kit_scratch_disk(s.disk[1], 1 << 20) < 0) {
+		unlink(s.disk[0]);
+		return 1;
+	}
 	kit_usage_now(&before);
 	r = kit_vm_create(&k, &o);
 	unlink(s.disk[0]);
@@ -387,10 +379,6 @@ int main(void)
 	KIT_CHECK_EQ(&k, count(k.stderr_out, "further malformed requests are only counted"), 2);
 	check_stat(&k, "virtio-blk0 (virtio-pci)", s.refused_blk);
 	check_stat(&k, "virtio-rng0 (virtio-mmio)", s.refused_rng);
-	r = kit_finish(&k);
-	kit_usage_now(&after);
-	if (!kit_check_usage(&before, &after, 64 * 1024))
-		r = 1;
-	return r;
+	return kit_finish_usage(&k, &before, 64 * 1024);
 }
 #endif

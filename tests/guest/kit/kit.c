@@ -848,3 +848,28 @@ bool kit_check_usage(const struct kit_usage *before, const struct kit_usage *aft
 	}
 	return ok;
 }
+
+int kit_finish_usage(struct kit_vm *k, const struct kit_usage *before, size_t heap_slack)
+{
+	struct kit_usage after;
+	int r = kit_finish(k);
+
+	kit_usage_now(&after);
+	return kit_check_usage(before, &after, heap_slack) ? r : 1;
+}
+
+int kit_scratch_disk(char *path, long size)
+{
+	int fd = mkstemp(path);
+
+	if (fd < 0 || ftruncate(fd, size) < 0) {
+		fprintf(stderr, "FAIL: scratch disk %s: %s\n", path, strerror(errno));
+		if (fd >= 0) {
+			close(fd);
+			unlink(path);
+		}
+		return -1;
+	}
+	close(fd);
+	return 0;
+}

@@ -224,6 +224,15 @@ struct kit_usage {
 void kit_usage_now(struct kit_usage *u);
 bool kit_check_usage(const struct kit_usage *before, const struct kit_usage *after,
 		     size_t heap_slack);
+/* kit_finish, then the usage check against before: the test's exit status. */
+int kit_finish_usage(struct kit_vm *k, const struct kit_usage *before, size_t heap_slack);
+
+/*
+ * A sparse scratch disk image of `size` bytes for a virtio-blk: path is a
+ * mkstemp template ("/tmp/...-XXXXXX") and becomes the file's name. 0, or
+ * -1 with the reason printed. The caller unlinks it (once the VM has it open).
+ */
+int kit_scratch_disk(char *path, long size);
 
 /* The kvm_segment for one of the kit's GDT selectors. */
 struct kvm_segment;
