@@ -407,15 +407,6 @@ out:
 	return err;
 }
 
-/*
- * LZ4 legacy frame: the magic, then blocks each led by a LE32 compressed
- * size, each inflating to at most 8 MiB. "lz4 -l" may start a new frame
- * with the magic again. The kernel appends the LE32 uncompressed size after
- * the last block, which reads like one more block header (the kernel's own
- * decompressor just drops the last 4 bytes). Here 4 dangling bytes are the
- * trailer if they equal the output size so far (mod 2^32) or cannot be a
- * block size; otherwise they are a header whose block was cut off.
- */
 struct lz4_block {
 	size_t src;     /* offset of its compressed bytes in the input */
 	uint32_t csize;
@@ -525,6 +516,15 @@ static int unlz4_parallel(const uint8_t *in, size_t len, struct obuf *o)
 	return 0;
 }
 
+/*
+ * LZ4 legacy frame: the magic, then blocks each led by a LE32 compressed
+ * size, each inflating to at most 8 MiB. "lz4 -l" may start a new frame
+ * with the magic again. The kernel appends the LE32 uncompressed size after
+ * the last block, which reads like one more block header (the kernel's own
+ * decompressor just drops the last 4 bytes). Here 4 dangling bytes are the
+ * trailer if they equal the output size so far (mod 2^32) or cannot be a
+ * block size; otherwise they are a header whose block was cut off.
+ */
 static int unlz4(const uint8_t *in, size_t len, struct obuf *o,
 		 const char **why)
 {
