@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fuzz_check.h"
+
 #define DEVF_REC 8
 
 struct devf_rec {
@@ -43,7 +45,5 @@ static inline struct devf_rec devf_get(const uint8_t *data, size_t i)
 			(uint32_t)p[7] << 24,
 	};
 }
-
-#include "fuzz_check.h"
 
 #endif
